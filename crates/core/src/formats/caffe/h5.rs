@@ -1,0 +1,39 @@
+//! Caffe's HDF5 snapshots: one group per layer under `/data`, blobs as datasets named 0, 1, ...
+
+use super::weights::{Blob, BlobMap};
+use crate::{Error, Result};
+
+fn err(what: &str, e: impl std::fmt::Display) -> Error {
+    Error::format(format!("the .caffemodel.h5 file could not be read ({what}): {e}"))
+}
+
+pub fn read(bytes: &[u8]) -> Result<BlobMap> {
+    let file = hdf5_pure::File::from_bytes(bytes.to_vec()).map_err(|e| err("not a readable HDF5 file", e))?;
+    let data = file.group("data").map_err(|e| err("no /data group, so not a Caffe snapshot", e))?;
+    let mut map = BlobMap::new();
+    for layer in data.groups().map_err(|e| err("listing /data", e))? {
+        let group = data.group(&layer).map_err(|e| err(&layer, e))?;
+        let mut names = group.datasets().map_err(|e| err(&layer, e))?;
+        if names.is_empty() {
+            continue;
+        }
+        // Blobs are named by their index; order them numerically.
+        names.sort_by_key(|n| n.parse::<usize>().unwrap_or(usize::MAX));
+        let mut blobs = Vec::with_capacity(names.len());
+        for name in names {
+            let path = format!("data/{layer}/{name}");
+            let ds = file.dataset(&path).map_err(|e| err(&path, e))?;
+            let shape: Vec<usize> = ds.shape().map_err(|e| err(&path, e))?.iter().map(|&d| d as usize).collect();
+            let values = ds.read_f32().map_err(|e| err(&path, e))?;
+            if values.len() != shape.iter().product::<usize>() {
+                return Err(err(&path, format!("{} values for shape {:?}", values.len(), shape)));
+            }
+            blobs.push(Blob { shape, legacy: false, data: values });
+        }
+        map.insert(layer, blobs);
+    }
+    if map.is_empty() {
+        return Err(Error::format("the .caffemodel.h5 file holds no learned blobs under /data"));
+    }
+    Ok(map)
+}

@@ -1,0 +1,21 @@
+//! zfvis-core: model import, a CNN engine that records what visualizations need, and the visualizations.
+//!
+//! - [`formats`]: one module per model format, each producing a [`graph::Graph`].
+//! - [`graph`] and [`engine`]: the format-free network and its forward pass.
+//! - [`ops`]: one module per family of layers.
+//! - [`vis`]: one module per visualization.
+//! - [`preprocess`]: image pixels to an input blob.
+
+pub mod engine;
+pub mod error;
+pub mod formats;
+pub mod graph;
+pub mod ops;
+pub mod preprocess;
+pub mod vis;
+
+pub use error::{Error, Result};
+pub use graph::Graph;
+
+/// The tensor type used everywhere: NCHW (or N×K) f32.
+pub type Tensor = ndarray::ArrayD<f32>;

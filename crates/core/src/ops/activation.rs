@@ -1,0 +1,41 @@
+//! Element-wise activations.
+
+use super::contiguous;
+use crate::Tensor;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Activation {
+    /// max(x, 0) + negative_slope · min(x, 0)
+    Relu { negative_slope: f32 },
+    /// ReLU with a learned slope per channel (weights[0]), or one shared slope.
+    PRelu { channel_shared: bool },
+    Sigmoid,
+    Tanh,
+}
+
+impl Activation {
+    pub fn forward(&self, x: &Tensor, weights: &[Tensor]) -> Tensor {
+        match self {
+            Activation::Relu { negative_slope } => {
+                let s = *negative_slope;
+                x.mapv(|v| if v > 0.0 { v } else { v * s })
+            }
+            Activation::Sigmoid => x.mapv(|v| 1.0 / (1.0 + (-v).exp())),
+            Activation::Tanh => x.mapv(f32::tanh),
+            Activation::PRelu { channel_shared } => {
+                let slope = contiguous(&weights[0]);
+                let mut y = x.as_standard_layout().into_owned();
+                let shape = y.shape().to_vec();
+                let c = shape.get(1).copied().unwrap_or(1);
+                let inner: usize = shape.iter().skip(2).product();
+                for (i, v) in y.as_slice_mut().unwrap().iter_mut().enumerate() {
+                    let a = if *channel_shared { slope[0] } else { slope[(i / inner.max(1)) % c] };
+                    if *v <= 0.0 {
+                        *v *= a;
+                    }
+                }
+                y
+            }
+        }
+    }
+}

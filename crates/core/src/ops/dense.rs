@@ -1,0 +1,76 @@
+//! InnerProduct (fully connected): y = x · Wᵀ + b over the axes from `axis` on.
+
+use super::{contiguous, fmt_shape, tensor};
+use crate::{bail, Result, Tensor};
+use ndarray::linalg::general_mat_mul;
+use ndarray::{ArrayView2, ArrayViewMut2};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct InnerProduct {
+    pub num_output: usize,
+    pub axis: i64,
+    /// Weights stored K×N instead of N×K.
+    pub transpose: bool,
+    pub bias: bool,
+}
+
+impl InnerProduct {
+    /// (rows M, features K) of the input seen as a matrix.
+    fn split(&self, input: &[usize]) -> Result<(usize, usize, usize)> {
+        let axis = super::axis_index(self.axis, input.len())?;
+        let m: usize = input[..axis].iter().product();
+        let k: usize = input[axis..].iter().product();
+        Ok((axis, m, k))
+    }
+
+    pub fn output_shape(&self, input: &[usize], weights: &[Tensor]) -> Result<Vec<usize>> {
+        let (axis, _, k) = self.split(input)?;
+        if let Some(w) = weights.first() {
+            let expected = self.num_output * k;
+            if w.len() != expected {
+                let wk = w.len() / self.num_output.max(1);
+                bail!(
+                    input,
+                    "input {} gives {k} features per sample, but the weights take {wk}: this layer fixes the input size",
+                    fmt_shape(input)
+                );
+            }
+        }
+        let mut s = input[..axis].to_vec();
+        s.push(self.num_output);
+        Ok(s)
+    }
+
+    pub fn weight_shapes(&self, input: &[usize]) -> Result<Vec<Vec<usize>>> {
+        let (_, _, k) = self.split(input)?;
+        let mut s = vec![if self.transpose { vec![k, self.num_output] } else { vec![self.num_output, k] }];
+        if self.bias {
+            s.push(vec![self.num_output]);
+        }
+        Ok(s)
+    }
+
+    pub fn forward(&self, x: &Tensor, weights: &[Tensor]) -> Result<Tensor> {
+        let shape = self.output_shape(x.shape(), weights)?;
+        let (_, m, k) = self.split(x.shape())?;
+        let n = self.num_output;
+        let xs = contiguous(x);
+        let ws = contiguous(&weights[0]);
+        let a = ArrayView2::from_shape((m, k), &xs[..]).unwrap();
+        let w = if self.transpose {
+            ArrayView2::from_shape((k, n), &ws[..]).unwrap()
+        } else {
+            ArrayView2::from_shape((n, k), &ws[..]).unwrap().reversed_axes()
+        };
+        let mut out = vec![0f32; m * n];
+        let mut c = ArrayViewMut2::from_shape((m, n), &mut out[..]).unwrap();
+        general_mat_mul(1.0, &a, &w, 0.0, &mut c);
+        if self.bias {
+            let b = contiguous(&weights[1]);
+            for row in out.chunks_mut(n) {
+                row.iter_mut().zip(b.iter()).for_each(|(v, bv)| *v += bv);
+            }
+        }
+        Ok(tensor(&shape, out))
+    }
+}

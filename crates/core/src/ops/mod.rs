@@ -1,0 +1,157 @@
+//! Layers: shape rules and forward computation, one module per family.
+//! Shapes are NCHW; every op takes standard-layout tensors and returns new ones.
+
+pub mod activation;
+pub mod conv;
+pub mod dense;
+pub mod elementwise;
+pub mod lrn;
+pub mod normalize;
+pub mod pool;
+pub mod shape;
+pub mod softmax;
+
+use crate::{Result, Tensor};
+
+pub use activation::Activation;
+pub use conv::Conv;
+pub use dense::InnerProduct;
+pub use elementwise::Eltwise;
+pub use lrn::Lrn;
+pub use normalize::{BatchNorm, Scale};
+pub use pool::{Pool, PoolKind, Switches};
+pub use shape::{Concat, Flatten, Reshape, Slice};
+pub use softmax::Softmax;
+
+#[derive(Debug, Clone)]
+pub enum Op {
+    Conv(Conv),
+    Pool(Pool),
+    Activation(Activation),
+    Lrn(Lrn),
+    InnerProduct(InnerProduct),
+    Softmax(Softmax),
+    /// Outputs its input unchanged (Dropout at inference).
+    Identity,
+    /// Copies its input to every output.
+    Split,
+    Flatten(Flatten),
+    Reshape(Reshape),
+    Concat(Concat),
+    Slice(Slice),
+    Eltwise(Eltwise),
+    BatchNorm(BatchNorm),
+    Scale(Scale),
+}
+
+/// What one node produced.
+pub struct Output {
+    pub tensors: Vec<Tensor>,
+    /// Max pooling's argmax positions, for the deconvnet.
+    pub switches: Option<Switches>,
+}
+
+impl From<Vec<Tensor>> for Output {
+    fn from(tensors: Vec<Tensor>) -> Self {
+        Output { tensors, switches: None }
+    }
+}
+
+impl Op {
+    /// Output shapes for these input shapes; the error says what does not fit.
+    pub fn output_shapes(&self, inputs: &[&[usize]], n_outputs: usize, weights: &[Tensor]) -> Result<Vec<Vec<usize>>> {
+        let one = |s: Result<Vec<usize>>| s.map(|s| vec![s]);
+        match self {
+            Op::Conv(o) => one(o.output_shape(inputs[0])),
+            Op::Pool(o) => one(o.output_shape(inputs[0])),
+            Op::Lrn(_) | Op::Activation(_) | Op::Softmax(_) | Op::Identity | Op::BatchNorm(_) => {
+                one(Ok(inputs[0].to_vec()))
+            }
+            Op::Scale(o) => one(o.output_shape(inputs, weights)),
+            Op::InnerProduct(o) => one(o.output_shape(inputs[0], weights)),
+            Op::Split => Ok(vec![inputs[0].to_vec(); n_outputs]),
+            Op::Flatten(o) => one(o.output_shape(inputs[0])),
+            Op::Reshape(o) => one(o.output_shape(inputs[0])),
+            Op::Concat(o) => one(o.output_shape(inputs)),
+            Op::Slice(o) => o.output_shapes(inputs[0], n_outputs),
+            Op::Eltwise(o) => one(o.output_shape(inputs)),
+        }
+    }
+
+    /// Shapes the learned parameters must have for this input shape.
+    pub fn weight_shapes(&self, input: &[usize]) -> Result<Vec<Vec<usize>>> {
+        Ok(match self {
+            Op::Conv(o) => o.weight_shapes(input)?,
+            Op::InnerProduct(o) => o.weight_shapes(input)?,
+            Op::Activation(Activation::PRelu { channel_shared }) => {
+                vec![vec![if *channel_shared { 1 } else { *input.get(1).unwrap_or(&1) }]]
+            }
+            Op::BatchNorm(_) => {
+                let c = *input.get(1).unwrap_or(&1);
+                vec![vec![c], vec![c], vec![1]]
+            }
+            Op::Scale(o) => o.weight_shapes(input),
+            _ => vec![],
+        })
+    }
+
+    pub fn forward(&self, inputs: &[&Tensor], weights: &[Tensor], n_outputs: usize) -> Result<Output> {
+        let one = |t: Tensor| Output::from(vec![t]);
+        Ok(match self {
+            Op::Conv(o) => one(o.forward(inputs[0], weights)?),
+            Op::Pool(o) => {
+                let (t, s) = o.forward(inputs[0])?;
+                Output { tensors: vec![t], switches: s }
+            }
+            Op::Activation(o) => one(o.forward(inputs[0], weights)),
+            Op::Lrn(o) => one(o.forward(inputs[0])),
+            Op::InnerProduct(o) => one(o.forward(inputs[0], weights)?),
+            Op::Softmax(o) => one(o.forward(inputs[0])?),
+            Op::Identity => one(inputs[0].clone()),
+            Op::Split => Output::from(vec![inputs[0].clone(); n_outputs]),
+            Op::Flatten(o) => one(o.forward(inputs[0])?),
+            Op::Reshape(o) => one(o.forward(inputs[0])?),
+            Op::Concat(o) => one(o.forward(inputs)?),
+            Op::Slice(o) => Output::from(o.forward(inputs[0], n_outputs)?),
+            Op::Eltwise(o) => one(o.forward(inputs)?),
+            Op::BatchNorm(o) => one(o.forward(inputs[0], weights)),
+            Op::Scale(o) => one(o.forward(inputs, weights)?),
+        })
+    }
+}
+
+/// Resolves a possibly negative axis against a rank.
+pub(crate) fn axis_index(axis: i64, rank: usize) -> Result<usize> {
+    let a = if axis < 0 { axis + rank as i64 } else { axis };
+    if a < 0 || a >= rank as i64 {
+        crate::bail!(input, "axis {axis} is out of range for a {rank}-D input");
+    }
+    Ok(a as usize)
+}
+
+/// Requires a 4-D (NCHW) shape.
+pub(crate) fn nchw(shape: &[usize]) -> Result<[usize; 4]> {
+    match shape {
+        &[n, c, h, w] => Ok([n, c, h, w]),
+        _ => crate::bail!(input, "expects a 4-D N×C×H×W input, got shape {}", fmt_shape(shape)),
+    }
+}
+
+pub fn fmt_shape(shape: &[usize]) -> String {
+    if shape.is_empty() {
+        return "scalar".into();
+    }
+    shape.iter().map(|d| d.to_string()).collect::<Vec<_>>().join("×")
+}
+
+/// A tensor's data as a contiguous slice, copying only when the layout is not standard.
+pub(crate) fn contiguous(t: &Tensor) -> std::borrow::Cow<'_, [f32]> {
+    match t.as_slice() {
+        Some(s) => std::borrow::Cow::Borrowed(s),
+        None => std::borrow::Cow::Owned(t.iter().copied().collect()),
+    }
+}
+
+pub fn tensor(shape: &[usize], data: Vec<f32>) -> Tensor {
+    Tensor::from_shape_vec(ndarray::IxDyn(shape), data).expect("shape matches data length")
+}

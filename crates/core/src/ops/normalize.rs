@@ -1,0 +1,98 @@
+//! BatchNorm (with stored statistics) and Scale (per-channel affine).
+
+use super::{axis_index, contiguous, fmt_shape};
+use crate::{bail, Result, Tensor};
+
+/// Caffe's BatchNorm at inference: (x − mean/s) / sqrt(var/s + eps), with s the stored scale factor.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BatchNorm {
+    pub eps: f32,
+}
+
+impl BatchNorm {
+    pub fn forward(&self, x: &Tensor, weights: &[Tensor]) -> Tensor {
+        let (mean, var) = (contiguous(&weights[0]), contiguous(&weights[1]));
+        let sf = weights.get(2).and_then(|t| t.iter().next().copied()).unwrap_or(1.0);
+        let f = if sf == 0.0 { 0.0 } else { 1.0 / sf };
+        let coeffs: Vec<(f32, f32)> = mean
+            .iter()
+            .zip(var.iter())
+            .map(|(m, v)| (m * f, 1.0 / (v * f + self.eps).sqrt()))
+            .collect();
+        per_channel(x, 1, |c, v| (v - coeffs[c].0) * coeffs[c].1)
+    }
+}
+
+/// Caffe's Scale: y = x ⊙ γ (+ β), γ spanning axes [axis, axis+num_axes) and broadcast over the rest.
+/// γ is weights[0], or the second input when the layer has two bottoms.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scale {
+    pub axis: i64,
+    /// -1: to the last axis.
+    pub num_axes: i64,
+    pub bias: bool,
+}
+
+impl Scale {
+    fn span(&self, input: &[usize]) -> Result<(usize, usize)> {
+        let a = axis_index(self.axis, input.len())?;
+        let e = if self.num_axes < 0 { input.len() } else { a + self.num_axes as usize };
+        if e > input.len() {
+            bail!(model, "scale spans axes {a}..{e} of a {}-D input", input.len());
+        }
+        Ok((a, e))
+    }
+
+    pub fn weight_shapes(&self, input: &[usize]) -> Vec<Vec<usize>> {
+        let Ok((a, e)) = self.span(input) else { return vec![] };
+        let s = input[a..e].to_vec();
+        if self.bias {
+            vec![s.clone(), s]
+        } else {
+            vec![s]
+        }
+    }
+
+    pub fn output_shape(&self, inputs: &[&[usize]], weights: &[Tensor]) -> Result<Vec<usize>> {
+        let (a, e) = self.span(inputs[0])?;
+        let want: usize = inputs[0][a..e].iter().product();
+        let have = match inputs.get(1) {
+            Some(s) => s.iter().product(),
+            None => weights.first().map_or(want, |w| w.len()),
+        };
+        if have != want {
+            bail!(input, "input {} needs {want} scale values, got {have}", fmt_shape(inputs[0]));
+        }
+        Ok(inputs[0].to_vec())
+    }
+
+    pub fn forward(&self, xs: &[&Tensor], weights: &[Tensor]) -> Result<Tensor> {
+        self.output_shape(&xs.iter().map(|t| t.shape()).collect::<Vec<_>>(), weights)?;
+        let (a, e) = self.span(xs[0].shape())?;
+        let gamma = match xs.get(1) {
+            Some(t) => contiguous(t),
+            None => contiguous(&weights[0]),
+        };
+        let bias_at = if xs.len() > 1 { 0 } else { 1 };
+        let beta = if self.bias { weights.get(bias_at).map(contiguous) } else { None };
+        let inner: usize = xs[0].shape()[e..].iter().product();
+        let _ = a;
+        Ok(per_index(xs[0], inner, gamma.len(), |i, v| v * gamma[i] + beta.as_ref().map_or(0.0, |b| b[i])))
+    }
+}
+
+/// Applies f(channel, value) along axis 1 of an N×C×… tensor.
+fn per_channel(x: &Tensor, axis: usize, f: impl Fn(usize, f32) -> f32) -> Tensor {
+    let s = x.shape();
+    let inner: usize = s[axis + 1..].iter().product();
+    per_index(x, inner, s[axis], f)
+}
+
+/// Applies f(k, value) where k = (flat index / inner) mod count.
+fn per_index(x: &Tensor, inner: usize, count: usize, f: impl Fn(usize, f32) -> f32) -> Tensor {
+    let mut y = x.as_standard_layout().into_owned();
+    for (i, v) in y.as_slice_mut().unwrap().iter_mut().enumerate() {
+        *v = f((i / inner.max(1)) % count.max(1), *v);
+    }
+    y
+}

@@ -1,0 +1,36 @@
+//! Softmax over one axis.
+
+use super::{axis_index, contiguous, tensor};
+use crate::{Result, Tensor};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Softmax {
+    pub axis: i64,
+}
+
+impl Softmax {
+    pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        let s = x.shape();
+        let axis = axis_index(self.axis, s.len())?;
+        let outer: usize = s[..axis].iter().product();
+        let len = s[axis];
+        let inner: usize = s[axis + 1..].iter().product();
+        let mut y = contiguous(x).into_owned();
+        for o in 0..outer {
+            for i in 0..inner {
+                let at = |j: usize| (o * len + j) * inner + i;
+                let max = (0..len).map(|j| y[at(j)]).fold(f32::NEG_INFINITY, f32::max);
+                let mut sum = 0f32;
+                for j in 0..len {
+                    let e = (y[at(j)] - max).exp();
+                    y[at(j)] = e;
+                    sum += e;
+                }
+                for j in 0..len {
+                    y[at(j)] /= sum;
+                }
+            }
+        }
+        Ok(tensor(s, y))
+    }
+}

@@ -1,0 +1,35 @@
+//! Shared helpers for tests that read `../shared` (fixtures and independent references).
+#![allow(dead_code)]
+
+use ndarray::ArrayD;
+use std::path::PathBuf;
+
+/// The shared folder beside the checkout, or None (the caller skips with a message).
+pub fn shared() -> Option<PathBuf> {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared");
+    if p.join("fixtures").is_dir() {
+        Some(p.canonicalize().unwrap())
+    } else {
+        eprintln!("SKIPPED: ../shared (fixtures and references) is absent beside the checkout");
+        None
+    }
+}
+
+pub fn read(p: &std::path::Path) -> Vec<u8> {
+    std::fs::read(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+pub fn npy(p: &std::path::Path) -> ArrayD<f32> {
+    ndarray_npy::read_npy(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+pub fn manifest(shared: &std::path::Path) -> serde_json::Value {
+    serde_json::from_slice(&read(&shared.join("reference/manifest.json"))).unwrap()
+}
+
+/// max |a − b| / max(1, max |b|): the acceptance measure.
+pub fn rel_err(a: &ArrayD<f32>, b: &ArrayD<f32>) -> f32 {
+    assert_eq!(a.shape(), b.shape(), "shapes differ");
+    let scale = b.iter().fold(1f32, |m, v| m.max(v.abs()));
+    a.iter().zip(b.iter()).fold(0f32, |m, (x, y)| m.max((x - y).abs())) / scale
+}
