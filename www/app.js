@@ -1,0 +1,388 @@
+// Main thread: files, controls and canvases. All compute happens in worker.js.
+
+const $ = (id) => document.getElementById(id);
+
+const CIFAR10 = ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'];
+
+// Promise-based client of worker.js; starts a new worker after a crash or trap.
+class Engine {
+  #worker = null;
+  #pending = new Map();
+  #nextId = 0;
+  onrestart = () => {};
+
+  call(op, args) {
+    if (!this.#worker) this.#start();
+    const id = this.#nextId++;
+    this.#worker.postMessage({ id, op, args });
+    return new Promise((resolve, reject) => this.#pending.set(id, { resolve, reject }));
+  }
+
+  #start() {
+    const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
+    worker.onmessage = ({ data }) => {
+      const p = this.#pending.get(data.id);
+      this.#pending.delete(data.id);
+      if (!('error' in data)) p.resolve(data.result);
+      else if (data.trap) this.#crash(`the engine crashed (${data.error}) and was restarted`, p);
+      else p.reject(new Error(data.error));
+    };
+    worker.onerror = (e) => {
+      e.preventDefault();
+      this.#crash(`the engine stopped (${e.message || 'worker error'}) and was restarted`);
+    };
+    this.#worker = worker;
+  }
+
+  #crash(message, first) {
+    this.#worker.terminate();
+    this.#worker = null;
+    const failed = [first, ...this.#pending.values()].filter(Boolean);
+    this.#pending.clear();
+    for (const p of failed) p.reject(new Error(message));
+    this.onrestart();
+  }
+}
+
+const engine = new Engine();
+const state = {
+  pending: {},      // model files picked so far: {prototxt, weights, mean}
+  model: null,      // files of the loaded model
+  summary: null,
+  layer: null,      // layer whose filters are shown
+  images: [],       // image files to classify
+  tileRun: 0,       // generation counters: the newest tiling or prediction run wins
+  predictRun: 0,
+};
+
+// ---- messages
+
+function showError(message) {
+  $('error').textContent = message;
+  $('error').hidden = false;
+}
+
+function clearError() {
+  $('error').hidden = true;
+  $('error').textContent = '';
+}
+
+const setStatus = (text) => { $('status').textContent = text; };
+
+// ---- model files
+
+const isText = (head) => head.every((b) => b === 9 || b === 10 || b === 13 || (b >= 32 && b !== 127));
+const HDF5 = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a];
+
+// Tells a file's role by content first (a prototxt is text, .h5 has a signature), then by name.
+async function kindOf(file) {
+  const name = file.name.toLowerCase();
+  if (file.type.startsWith('image/')) return 'image';
+  const head = new Uint8Array(await file.slice(0, 4096).arrayBuffer());
+  if (isText(head)) return 'prototxt';
+  if (HDF5.every((b, i) => head[i] === b)) return 'weights';
+  if (name.endsWith('.binaryproto')) return 'mean';
+  if (name.endsWith('.caffemodel')) return 'weights';
+  // A BlobProto starts with its num/channels/height/width/data/shape fields, a NetParameter with a name or layers.
+  return [0x08, 0x10, 0x18, 0x20, 0x2a, 0x3a].includes(head[0]) ? 'mean' : 'weights';
+}
+
+async function addFiles(fileList) {
+  clearError();
+  const files = [...fileList];
+  const status = $('status').textContent;
+  setStatus(`Reading ${files.length} file(s)…`);
+  const kinds = await Promise.all(files.map(kindOf));
+  const picked = {};
+  for (const [i, kind] of kinds.entries()) {
+    if (kind === 'image') continue;
+    if (picked[kind]) {
+      setStatus(status);
+      return showError(`Two ${kind} files (${picked[kind].name}, ${files[i].name}): give one model at a time.`);
+    }
+    picked[kind] = files[i];
+  }
+  const images = files.filter((_, i) => kinds[i] === 'image');
+  if (Object.keys(picked).length) await addModelFiles(picked);
+  else setStatus(status);
+  if (images.length) await addImages(images);
+}
+
+async function addModelFiles(picked) {
+  if (picked.mean && !picked.prototxt && !picked.weights && state.model) return setMeanFile(picked.mean);
+  const p = Object.assign(state.pending, picked);
+  if (!p.prototxt || !p.weights) {
+    const have = Object.values(p).map((f) => f.name).join(', ');
+    return setStatus(`Got ${have}; now add the ${p.prototxt ? 'weights (.caffemodel or .h5)' : '.prototxt'}.`);
+  }
+  state.pending = {};
+  await loadModel(p);
+}
+
+async function loadModel(files) {
+  const names = [files.prototxt, files.weights].map((f) => f.name).join(' + ');
+  setStatus(`Loading ${names}…`);
+  try {
+    const summary = await engine.call('load', files);
+    state.model = files;
+    setStatus(`Loaded ${names}${files.mean ? ` with mean ${files.mean.name}` : ''}.`);
+    showModel(summary);
+  } catch (e) {
+    setStatus(state.model ? `Still showing the previous model.` : '');
+    showError(`Could not load the model (${names}): ${e.message}`);
+  }
+}
+
+// Subtracts the given mean file (null: none) from now on.
+async function useMean(mean) {
+  await engine.call('setMean', { mean });
+  runPredictions();
+}
+
+async function setMeanFile(mean) {
+  try {
+    await useMean(mean);
+    state.model.mean = mean;
+    showMeanFile();
+    setStatus(`Using the mean file ${mean.name}.`);
+  } catch (e) {
+    setStatus('');
+    showError(`Could not use the mean file ${mean.name}: ${e.message}`);
+  }
+}
+
+const meanInUse = () => ($('use-mean-file').checked ? state.model.mean : null);
+
+// After a crash the new worker has no model: reload the last good one.
+engine.onrestart = () => {
+  if (!state.model) return;
+  engine.call('load', { ...state.model, mean: meanInUse() })
+    .catch((e) => showError(`Could not reload the model: ${e.message}`));
+};
+
+// ---- network table
+
+const shapeText = (shape) => shape.join('×');
+
+function showModel(summary) {
+  state.summary = summary;
+  $('model-name').textContent = summary.name ? `“${summary.name}”` : '';
+  $('model-info').textContent = `Format: ${summary.format}. Input: ${summary.inputs
+    .map((i) => `${i.name} ${shapeText(i.shape)}`).join(', ')}.`;
+  $('model-notes').replaceChildren(...summary.notes.map((n) => el('li', n)));
+  const rows = summary.layers.map((layer) => {
+    const row = el('tr', ...[layer.name, layer.type, layer.outputs.map((o) => shapeText(o.shape)).join(', '),
+      layer.params.toLocaleString('en-US')].map((t) => el('td', t)));
+    row.dataset.layer = layer.name;
+    if (layer.filters) {
+      row.classList.add('filters');
+      row.tabIndex = 0;
+      row.onclick = () => selectLayer(layer);
+      row.onkeydown = (e) => { if (e.key === 'Enter') selectLayer(layer); };
+    }
+    return row;
+  });
+  $('layers').tBodies[0].replaceChildren(...rows);
+  $('network-section').hidden = false;
+
+  const order = summary.channelOrder ?? (/cifar/i.test(summary.name) ? 'RGB' : 'BGR');
+  $('channel-order').value = order;
+  showPreprocessing(summary, order);
+  const first = summary.layers.find((l) => l.filters);
+  if (first) selectLayer(first);
+  else $('filters-section').hidden = true;
+  runPredictions();
+}
+
+function el(tag, ...children) {
+  const e = document.createElement(tag);
+  e.append(...children);
+  return e;
+}
+
+// ---- filters
+
+function selectLayer(layer) {
+  state.layer = layer;
+  for (const row of $('layers').tBodies[0].rows) row.classList.toggle('selected', row.dataset.layer === layer.name);
+  const [, , kh = 1, kw = 1] = layer.weightShapes[0] ?? [];
+  const k = Math.max(kh, kw);
+  $('zoom').value = k <= 7 ? 4 : k <= 15 ? 2 : 1;
+  $('start').value = 0;
+  $('count').value = '';
+  $('filters-layer').textContent = layer.name;
+  $('filters-section').hidden = false;
+  drawFilters();
+}
+
+const int = (id, fallback) => {
+  const v = parseInt($(id).value, 10);
+  return Number.isFinite(v) ? v : fallback;
+};
+
+function tileOptions() {
+  return {
+    norm: $('norm').value,
+    pad: int('pad', 1),
+    padValue: 1,
+    zoom: Math.max(1, int('zoom', 1)),
+    start: int('start', 0),
+    count: $('count').value === '' ? null : int('count', null),
+    mode: $('mode').value,
+    channelOrder: $('channel-order').value,
+  };
+}
+
+async function drawFilters() {
+  if (!state.layer) return;
+  const run = ++state.tileRun;
+  const layer = state.layer.name;
+  try {
+    const t = await engine.call('tile', { layer, opts: tileOptions() });
+    if (run !== state.tileRun) return;
+    const canvas = $('filter-canvas');
+    canvas.width = t.width;
+    canvas.height = t.height;
+    canvas.getContext('2d').putImageData(new ImageData(new Uint8ClampedArray(t.rgba), t.width, t.height), 0, 0);
+    const grid = Array.isArray(t.grid) ? t.grid.join('×') : JSON.stringify(t.grid);
+    canvas.dataset.tiles = t.tiles;
+    canvas.dataset.grid = grid;
+    canvas.dataset.layer = layer;
+    $('filter-info').textContent = `${t.tiles} tiles in a ${grid} grid, ${t.width}×${t.height} px.`;
+  } catch (e) {
+    if (run === state.tileRun) showError(`Could not draw the filters of ${layer}: ${e.message}`);
+  }
+}
+
+function downloadPng() {
+  $('filter-canvas').toBlob((blob) => {
+    const a = el('a');
+    a.href = URL.createObjectURL(blob);
+    a.download = `${state.summary.name || 'model'}-${state.layer.name}.png`.replace(/[^\w.-]+/g, '_');
+    a.click();
+    setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
+  }, 'image/png');
+}
+
+// ---- images
+
+function showPreprocessing(summary, order) {
+  const t = summary.transform ?? {};
+  $('pre-order').value = order;
+  $('mean-values').value = t.meanValues?.length ? t.meanValues.join(', ') : '';
+  $('scale').value = t.scale ?? 1;
+  $('resize').value = t.cropSize ? 'center-crop' : 'stretch';
+  $('mean-hint').textContent = t.meanFile && !state.model.mean
+    ? `The prototxt names the mean file “${t.meanFile}”: add it like the model files.` : '';
+  showMeanFile();
+  $('images-section').hidden = false;
+}
+
+function showMeanFile() {
+  const mean = state.model?.mean;
+  $('mean-file-name').textContent = mean ? mean.name : '(none loaded)';
+  $('use-mean-file').disabled = !mean;
+  $('use-mean-file').checked = !!mean;
+}
+
+function preprocessing() {
+  const text = $('mean-values').value.trim();
+  const meanValues = text ? text.split(/[\s,]+/).map(Number) : null;
+  if (meanValues?.some(Number.isNaN)) throw new Error('mean values must be numbers separated by commas');
+  return {
+    channelOrder: $('pre-order').value,
+    meanValues,
+    scale: Number($('scale').value) || 1,
+    resize: $('resize').value,
+  };
+}
+
+async function addImages(files) {
+  state.images = files;
+  await runPredictions();
+}
+
+function labelOf(index, classes) {
+  return classes === 10 && /cifar/i.test(state.summary.name) ? CIFAR10[index] : `class ${index}`;
+}
+
+const percent = (p) => `${(p * 100).toFixed(1)}%`;
+
+// Classifies every image again with the current model and preprocessing.
+async function runPredictions() {
+  const run = ++state.predictRun;
+  const body = $('results').tBodies[0];
+  body.replaceChildren();
+  $('results-status').textContent = '';
+  if (!state.images.length || !state.summary) return;
+  let pre;
+  try {
+    pre = preprocessing();
+  } catch (e) {
+    return showError(e.message);
+  }
+  let done = 0;
+  for (const file of state.images) {
+    const cells = [file.name, '…', '', ''].map((t) => el('td', t));
+    const row = el('tr', ...cells);
+    row.dataset.file = file.name;
+    body.append(row);
+    try {
+      const r = await engine.call('predict', { image: file, pre });
+      if (run !== state.predictRun) return;
+      const [best] = r.top;
+      const top5 = r.top.map((t) => `${labelOf(t.index, r.probs.length)} ${percent(t.prob)}`);
+      cells[1].textContent = labelOf(best.index, r.probs.length);
+      cells[2].textContent = percent(best.prob);
+      cells[3].append(el('details', el('summary', 'top-5'), el('ol', ...top5.map((t) => el('li', t)))));
+      row.title = top5.join('\n');
+      row.dataset.label = cells[1].textContent;
+      row.dataset.prob = best.prob;
+    } catch (e) {
+      if (run !== state.predictRun) return;
+      cells[1].textContent = 'error';
+      cells[3].textContent = e.message;
+      showError(`Could not classify ${file.name}: ${e.message}`);
+    }
+    row.dataset.done = '';
+    $('results-status').textContent = `Classified ${++done} of ${state.images.length} images.`;
+  }
+}
+
+// ---- example files (copied into examples/ by scripts/serve.sh when the fixtures are present)
+
+async function setUpExample() {
+  const index = await fetch('examples/index.json').then((r) => (r.ok ? r.json() : {})).catch(() => ({}));
+  if (!index.model) return;
+  const button = $('example-btn');
+  button.textContent = `Example: ${index.title}`;
+  button.hidden = false;
+  button.onclick = async () => {
+    const fetchFile = async (name) => new File([await (await fetch(`examples/${name}`)).blob()], name);
+    const files = await Promise.all([...index.model, ...index.images].map(fetchFile));
+    await addFiles(files);
+  };
+}
+
+// ---- wiring
+
+$('model-files').onchange = (e) => addFiles(e.target.files);
+$('image-files').onchange = (e) => addImages([...e.target.files]);
+const zone = $('drop-zone');
+zone.ondragover = (e) => { e.preventDefault(); zone.classList.add('over'); };
+zone.ondragleave = () => zone.classList.remove('over');
+zone.ondrop = (e) => {
+  e.preventDefault();
+  zone.classList.remove('over');
+  addFiles(e.dataTransfer.files);
+};
+$('tile-controls').oninput = drawFilters;
+$('tile-controls').onsubmit = (e) => e.preventDefault();
+$('download-btn').onclick = downloadPng;
+$('pre-controls').onsubmit = (e) => e.preventDefault();
+$('pre-controls').onchange = (e) => {
+  if (e.target.id === 'image-files') return;
+  if (e.target.id === 'use-mean-file') useMean(meanInUse()).catch((err) => showError(err.message));
+  else runPredictions();
+};
+setUpExample();

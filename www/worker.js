@@ -1,0 +1,70 @@
+// Module Web Worker that owns the wasm engine: the main thread never runs wasm.
+// Protocol: {id, op, args} in; {id, result} or {id, error, trap} out, one request at a time.
+
+const wasm = import('./pkg/zfvis_web.js')
+  .then(async (m) => { await m.default(); return m; })
+  .catch((e) => { throw new Error(`could not start the WebAssembly engine: ${e.message}`); });
+
+let model = null;
+
+const bytes = async (blob) => new Uint8Array(await blob.arrayBuffer());
+
+function loaded() {
+  if (!model) throw new Error('no model is loaded');
+  return model;
+}
+
+// Decodes an image file to RGBA exactly as stored: no colour conversion, no premultiplication.
+async function decode(blob) {
+  const bitmap = await createImageBitmap(blob, { colorSpaceConversion: 'none', premultiplyAlpha: 'none' });
+  const { width, height } = bitmap;
+  const ctx = new OffscreenCanvas(width, height).getContext('2d', { willReadFrequently: true });
+  ctx.drawImage(bitmap, 0, 0);
+  bitmap.close();
+  return { width, height, rgba: new Uint8Array(ctx.getImageData(0, 0, width, height).data.buffer) };
+}
+
+const ops = {
+  // Replaces the model only once the new one (and its mean, if any) loaded.
+  async load({ prototxt, weights, mean }) {
+    const { Model } = await wasm;
+    const next = Model.loadCaffe(await bytes(prototxt), await bytes(weights));
+    try {
+      if (mean) next.setMean(await bytes(mean));
+    } catch (e) {
+      next.free();
+      throw new Error(`the mean file ${mean.name} does not fit: ${e.message ?? e}`);
+    }
+    model?.free();
+    model = next;
+    return model.summary();
+  },
+
+  async setMean({ mean }) {
+    if (mean) loaded().setMean(await bytes(mean));
+    else loaded().clearMean();
+  },
+
+  tile({ layer, opts }) {
+    const t = loaded().tile(layer, opts);
+    return { width: t.width, height: t.height, rgba: t.rgba, tiles: t.tiles, grid: t.grid };
+  },
+
+  async predict({ image, pre }) {
+    const { rgba, width, height } = await decode(image);
+    const r = loaded().predict(rgba, width, height, pre);
+    return { probs: r.probs, top: r.top, width, height };
+  },
+};
+
+let queue = Promise.resolve();
+self.onmessage = ({ data: { id, op, args } }) => {
+  queue = queue.then(async () => {
+    try {
+      self.postMessage({ id, result: await ops[op](args) });
+    } catch (e) {
+      // A trap leaves the wasm instance unusable: the main thread then starts a new worker.
+      self.postMessage({ id, error: e?.message ?? String(e), trap: e instanceof WebAssembly.RuntimeError });
+    }
+  });
+};
