@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Builds the page's wasm (release) into www/pkg and, when ../shared/fixtures exists,
+# copies the CIFAR-10 quick example into www/examples (www/examples/index.json lists it).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+wasm-pack build crates/web --target web --release --out-dir ../../www/pkg --no-typescript
+
+rm -rf www/examples
+mkdir -p www/examples
+fixtures=../shared/fixtures
+if [ ! -d "$fixtures" ]; then
+  echo '{}' > www/examples/index.json
+  echo "No $fixtures: the page offers no example."
+  exit 0
+fi
+model=(cifar10_quick.prototxt cifar10_quick_iter_4000.caffemodel mean_approx.binaryproto)
+images=(airplane_0000 automobile_0000 bird_0000 cat_0000 deer_0000 dog_0000 frog_0000 horse_0000 ship_0000 truck_0000)
+for f in "${model[@]}"; do cp "$fixtures/caffe/cifar10_quick/$f" www/examples/; done
+for f in "${images[@]}"; do cp "$fixtures/images/cifar10/$f.jpg" www/examples/; done
+list() { printf '"%s",' "$@" | sed 's/,$//'; }
+printf '{"title": "CIFAR-10 quick", "model": [%s], "images": [%s]}\n' \
+  "$(list "${model[@]}")" "$(list "${images[@]/%/.jpg}")" > www/examples/index.json
