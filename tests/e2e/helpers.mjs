@@ -1,0 +1,101 @@
+// Shared set-up of the end-to-end tests: fixtures, a static server for www/ and headless Chromium.
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { tmpdir } from 'node:os';
+import { dirname, extname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+export const SHARED = resolve(ROOT, '../shared');
+export const ARTIFACTS = join(ROOT, 'tests/artifacts');
+mkdirSync(ARTIFACTS, { recursive: true });
+
+const WWW = join(ROOT, 'www');
+export const CIFAR = join(SHARED, 'fixtures/caffe/cifar10_quick');
+export const LENET = join(SHARED, 'fixtures/caffe/lenet');
+
+// A reason to skip when the shared fixtures are absent, else false (for node:test's `skip` option).
+export const noFixtures = existsSync(join(SHARED, 'fixtures'))
+  ? false
+  : `SKIP: ${join(SHARED, 'fixtures')} is absent (the fixtures live outside the repo)`;
+
+// Paths in the reference manifest are relative to the shared folder.
+export const manifest = () => JSON.parse(readFileSync(join(SHARED, 'reference/manifest.json'), 'utf8'));
+export const shared = (path) => join(SHARED, path);
+
+function requireBuilt() {
+  for (const [path, how] of [
+    ['www/pkg/zfvis_web_bg.wasm', 'bash scripts/build-web.sh'],
+    ['www/examples/index.json', 'bash scripts/build-web.sh'],
+  ]) {
+    if (!existsSync(join(ROOT, path))) throw new Error(`${path} is missing: run \`${how}\` first`);
+  }
+}
+
+const MIME = {
+  '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.json': 'application/json',
+  '.wasm': 'application/wasm', '.jpg': 'image/jpeg', '.png': 'image/png',
+};
+
+// Serves www/ on 127.0.0.1 at a free port.
+function serve() {
+  const server = createServer((req, res) => {
+    const path = join(WWW, decodeURIComponent(new URL(req.url, 'http://x').pathname));
+    const file = path.endsWith('/') ? join(path, 'index.html') : path;
+    if (!file.startsWith(WWW) || !existsSync(file)) {
+      res.writeHead(404).end();
+      return;
+    }
+    res.writeHead(200, { 'Content-Type': MIME[extname(file)] ?? 'application/octet-stream' });
+    res.end(readFileSync(file));
+  });
+  return new Promise((ok) => server.listen(0, '127.0.0.1', () => ok(server)));
+}
+
+// Starts the server and Chromium; `errors` collects page errors and console errors (worker ones included).
+export async function openBrowser() {
+  requireBuilt();
+  const server = await serve();
+  const profile = mkdtempSync(join(tmpdir(), 'zfvis-chromium-'));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  const page = context.pages()[0] ?? (await context.newPage());
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(`page error: ${e.message}`));
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(`console error: ${m.text()}`); });
+  const url = `http://127.0.0.1:${server.address().port}/`;
+  return {
+    page,
+    errors,
+    open: () => page.goto(url),
+    async close() {
+      await context.close();
+      server.close();
+      rmSync(profile, { recursive: true, force: true });
+    },
+  };
+}
+
+// Gives model files to the page through its file input and waits until it loaded them or showed an error.
+export async function loadModel(page, files) {
+  await page.setInputFiles('#model-files', files);
+  await page.waitForFunction(() => /^Loaded/.test(document.getElementById('status').textContent)
+    || !document.getElementById('error').hidden);
+  return page.evaluate(() => document.getElementById('error').hidden ? null : document.getElementById('error').textContent);
+}
+
+// The filter canvas as {width, height, rgba: Buffer}.
+export async function canvasPixels(page) {
+  const { width, height, base64 } = await page.evaluate(() => {
+    const c = document.getElementById('filter-canvas');
+    const data = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    let s = '';
+    for (let i = 0; i < data.length; i += 0x8000) s += String.fromCharCode(...data.subarray(i, i + 0x8000));
+    return { width: c.width, height: c.height, base64: btoa(s) };
+  });
+  return { width, height, rgba: Buffer.from(base64, 'base64') };
+}
