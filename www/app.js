@@ -77,7 +77,7 @@ const HDF5 = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a];
 // Tells a file's role by content first (a prototxt is text, .h5 has a signature), then by name.
 async function kindOf(file) {
   const name = file.name.toLowerCase();
-  if (file.type.startsWith('image/')) return 'image';
+  if (file.type.startsWith('image/') || /\.(jpe?g|png|gif|bmp|webp)$/.test(name)) return 'image';
   const head = new Uint8Array(await file.slice(0, 4096).arrayBuffer());
   if (isText(head)) return 'prototxt';
   if (HDF5.every((b, i) => head[i] === b)) return 'weights';
@@ -244,7 +244,7 @@ async function drawFilters() {
     canvas.width = t.width;
     canvas.height = t.height;
     canvas.getContext('2d').putImageData(new ImageData(new Uint8ClampedArray(t.rgba), t.width, t.height), 0, 0);
-    const grid = Array.isArray(t.grid) ? t.grid.join('×') : JSON.stringify(t.grid);
+    const grid = Array.isArray(t.grid) ? t.grid.join('×') : `${t.grid}×${t.grid}`;
     canvas.dataset.tiles = t.tiles;
     canvas.dataset.grid = grid;
     canvas.dataset.layer = layer;
