@@ -18,7 +18,7 @@ export const LENET = join(SHARED, 'fixtures/caffe/lenet');
 // A reason to skip when the shared fixtures are absent, else false (for node:test's `skip` option).
 export const noFixtures = existsSync(join(SHARED, 'fixtures'))
   ? false
-  : `SKIP: ${join(SHARED, 'fixtures')} is absent (the fixtures live outside the repo)`;
+  : `${join(SHARED, 'fixtures')} is absent (the fixtures live outside the repo)`;
 
 // Paths in the reference manifest are relative to the shared folder.
 export const manifest = () => JSON.parse(readFileSync(join(SHARED, 'reference/manifest.json'), 'utf8'));
