@@ -12,6 +12,7 @@ pub mod formats;
 pub mod graph;
 pub mod ops;
 pub mod preprocess;
+pub mod summary;
 pub mod vis;
 
 pub use error::{Error, Result};

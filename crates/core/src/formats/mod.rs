@@ -24,3 +24,15 @@ pub struct Transform {
     pub mean_file: Option<String>,
     pub crop_size: Option<usize>,
 }
+
+impl Model {
+    /// The plane order the model most likely expects: Caffe's CIFAR-10 converter writes RGB; Caffe's
+    /// image tools (OpenCV) give BGR.
+    pub fn default_channel_order(&self) -> crate::vis::ChannelOrder {
+        if self.graph.name.to_ascii_lowercase().contains("cifar") {
+            crate::vis::ChannelOrder::Rgb
+        } else {
+            crate::vis::ChannelOrder::Bgr
+        }
+    }
+}

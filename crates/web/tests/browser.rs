@@ -1,0 +1,90 @@
+//! The Caffe loaders and the forward pass, run in Chromium against OpenCV's outputs in ../shared.
+use wasm_bindgen_test::*;
+wasm_bindgen_test_configure!(run_in_browser);
+
+#[cfg(shared_fixtures)]
+mod with_fixtures {
+    use super::*;
+    use ndarray::ArrayD;
+    use ndarray_npy::ReadNpyExt;
+    use zfvis_core::{engine, formats::caffe};
+
+    macro_rules! shared {
+        ($p:expr) => {
+            include_bytes!(concat!(env!("ZFVIS_SHARED"), "/", $p)).as_slice()
+        };
+    }
+
+    fn npy(bytes: &[u8]) -> ArrayD<f32> {
+        ArrayD::<f32>::read_npy(bytes).unwrap()
+    }
+
+    fn check(weights: &[u8], dir: &str, refs: &[(&str, &[u8])]) {
+        let proto = shared!("fixtures/caffe/cifar10_quick/cifar10_quick.prototxt");
+        let model = caffe::load(proto, weights).unwrap();
+        let input = npy(refs.iter().find(|(n, _)| *n == "input").unwrap().1);
+        let acts = engine::forward(&model.graph, vec![input]).unwrap();
+        for (layer, bytes) in refs.iter().filter(|(n, _)| *n != "input") {
+            let want = npy(bytes);
+            let got = acts.get(&model.graph, layer).unwrap();
+            let scale = want.iter().fold(1f32, |m, v| m.max(v.abs()));
+            let err = got.iter().zip(want.iter()).fold(0f32, |m, (a, b)| m.max((a - b).abs())) / scale;
+            assert!(err <= 1e-4, "{dir} {layer}: {err}");
+        }
+    }
+
+    macro_rules! refs {
+        ($dir:literal: $($layer:literal),*) => {
+            &[("input", shared!(concat!("reference/", $dir, "/cat_0000/input.npy"))),
+              $(($layer, shared!(concat!("reference/", $dir, "/cat_0000/cv2_", $layer, ".npy")))),*]
+        };
+    }
+
+    #[wasm_bindgen_test]
+    fn v1_caffemodel_matches_opencv() {
+        check(
+            shared!("fixtures/caffe/cifar10_quick/cifar10_quick_iter_5000_v1.caffemodel"),
+            "v1",
+            refs!("cifar10_quick_iter_5000_v1": "conv1", "pool1", "relu1", "conv2", "relu2", "pool2", "conv3", "relu3", "pool3", "ip1", "ip2", "prob"),
+        );
+    }
+
+    #[wasm_bindgen_test]
+    fn v2_caffemodel_matches_opencv() {
+        check(
+            shared!("fixtures/caffe/cifar10_quick/cifar10_quick_iter_4000.caffemodel"),
+            "v2",
+            refs!("cifar10_quick_iter_4000": "conv1", "pool1", "relu1", "conv2", "relu2", "pool2", "conv3", "relu3", "pool3", "ip1", "ip2", "prob"),
+        );
+    }
+
+    #[wasm_bindgen_test]
+    fn h5_matches_opencv() {
+        check(
+            shared!("fixtures/caffe/cifar10_quick/cifar10_quick_iter_5000.caffemodel.h5"),
+            "h5",
+            refs!("cifar10_quick_iter_5000_h5": "conv1", "pool1", "relu1", "conv2", "relu2", "pool2", "conv3", "relu3", "pool3", "ip1", "ip2", "prob"),
+        );
+    }
+
+    #[wasm_bindgen_test]
+    fn bindings_report_errors_as_exceptions() {
+        let proto = shared!("fixtures/caffe/cifar10_quick/cifar10_quick.prototxt");
+        let weights = shared!("fixtures/caffe/cifar10_quick/cifar10_quick_iter_4000.caffemodel");
+        assert!(zfvis_web::Model::load_caffe(proto, &weights[..weights.len() / 2]).is_err());
+        let m = zfvis_web::Model::load_caffe(proto, weights).unwrap();
+        assert!(m.tile("conv1", wasm_bindgen::JsValue::UNDEFINED).is_ok());
+        assert!(m.tile("nope", wasm_bindgen::JsValue::UNDEFINED).is_err());
+    }
+}
+
+#[cfg(not(shared_fixtures))]
+#[wasm_bindgen_test]
+fn fixtures_absent() {
+    web_sys_log("SKIPPED: ../shared is absent; browser reference tests did not run");
+}
+
+#[cfg(not(shared_fixtures))]
+fn web_sys_log(s: &str) {
+    wasm_bindgen_test::console_log!("{}", s);
+}
