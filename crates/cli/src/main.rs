@@ -1,1 +1,271 @@
-fn main() {}
+//! `zfvis`: the command-line front end over zfvis-core.
+
+mod decode;
+mod model_files;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use model_files::{load_mean, load_model};
+use ndarray::ArrayD;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use zfvis_core::formats::Model;
+use zfvis_core::ops::fmt_shape;
+use zfvis_core::preprocess::{self, Pixels, Preprocess, Resize};
+use zfvis_core::vis::tile::{tile_filters, Norm, TileMode, TileOptions};
+use zfvis_core::vis::ChannelOrder;
+use zfvis_core::{engine, labels, summary, Error, Result};
+
+#[derive(Parser)]
+#[command(name = "zfvis", version, about = "See inside trained CNNs: model info, forward passes and filter grids")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Layers, types, output shapes and parameter counts.
+    Info {
+        /// net.prototxt and its weights (.caffemodel or .caffemodel.h5), in any order
+        #[arg(required = true, num_args = 1..)]
+        model: Vec<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Runs the net and prints the top-5 classes.
+    Forward {
+        #[arg(required = true, num_args = 1..)]
+        model: Vec<PathBuf>,
+        /// An N×C×H×W float32 .npy fed exactly as is
+        #[arg(long, conflicts_with = "image")]
+        input: Option<PathBuf>,
+        /// Image files, each preprocessed with the flags below
+        #[arg(long, num_args = 1..)]
+        image: Vec<PathBuf>,
+        #[command(flatten)]
+        pre: PreArgs,
+        /// Write every layer's output as <layer>.npy (the input image's, with several images)
+        #[arg(long)]
+        dump: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+        /// How many classes to print
+        #[arg(long, default_value_t = 5)]
+        top: usize,
+    },
+    /// Tiles a layer's filters into a grid PNG (Caffe's vis_square).
+    Tile {
+        #[arg(required = true, num_args = 1..)]
+        model: Vec<PathBuf>,
+        #[arg(long)]
+        layer: String,
+        #[arg(long, value_enum, default_value_t = NormArg::Global)]
+        norm: NormArg,
+        #[arg(long, default_value_t = 1)]
+        pad: usize,
+        /// Padding colour in normalised units (1 = white)
+        #[arg(long, default_value_t = 1.0)]
+        pad_value: f32,
+        #[arg(long, default_value_t = 1)]
+        zoom: usize,
+        /// Show only this many tiles
+        #[arg(long)]
+        first: Option<usize>,
+        /// Index of the first tile shown
+        #[arg(long, default_value_t = 0)]
+        start: usize,
+        #[arg(long, value_enum, default_value_t = ModeArg::Auto)]
+        mode: ModeArg,
+        /// Order of the filters' input channels (default: the model's)
+        #[arg(long, value_enum)]
+        channel_order: Option<OrderArg>,
+        #[arg(short, long)]
+        output: PathBuf,
+    },
+}
+
+#[derive(Args)]
+struct PreArgs {
+    /// Pixel-wise mean: mean.binaryproto or a C×H×W .npy, in the net's channel order
+    #[arg(long)]
+    mean: Option<PathBuf>,
+    /// Per-channel mean values, comma-separated, in the net's channel order
+    #[arg(long, value_delimiter = ',')]
+    mean_values: Vec<f32>,
+    /// Multiplier applied after mean subtraction (LeNet: 0.00390625)
+    #[arg(long)]
+    scale: Option<f32>,
+    /// Channel order the net expects (default: the model's)
+    #[arg(long, value_enum)]
+    channel_order: Option<OrderArg>,
+    #[arg(long, value_enum, default_value_t = ResizeArg::Stretch)]
+    resize: ResizeArg,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum NormArg {
+    Global,
+    Tile,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ModeArg {
+    Auto,
+    Rgb,
+    Grey,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+#[value(rename_all = "UPPER")]
+enum OrderArg {
+    #[value(alias = "rgb")]
+    Rgb,
+    #[value(alias = "bgr")]
+    Bgr,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ResizeArg {
+    Stretch,
+    CenterCrop,
+}
+
+fn order(o: Option<OrderArg>, model: &Model) -> ChannelOrder {
+    match o {
+        Some(OrderArg::Rgb) => ChannelOrder::Rgb,
+        Some(OrderArg::Bgr) => ChannelOrder::Bgr,
+        None => model.default_channel_order(),
+    }
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Info { model, json } => info(&load_model(&model)?, json),
+        Command::Forward { model, input, image, pre, dump, json, top } => {
+            forward(&load_model(&model)?, input, &image, &pre, dump.as_deref(), json, top)
+        }
+        Command::Tile { model, layer, norm, pad, pad_value, zoom, first, start, mode, channel_order, output } => {
+            let model = load_model(&model)?;
+            let node = model.graph.node(&layer).ok_or_else(|| Error::input(format!("no layer named '{layer}'")))?;
+            let w = node.weights.first().ok_or_else(|| Error::input(format!("layer '{layer}' has no weights to tile")))?;
+            let opts = TileOptions {
+                norm: match norm {
+                    NormArg::Global => Norm::Global,
+                    NormArg::Tile => Norm::Tile,
+                },
+                pad,
+                pad_value,
+                zoom,
+                start,
+                count: first,
+                mode: match mode {
+                    ModeArg::Auto => TileMode::Auto,
+                    ModeArg::Rgb => TileMode::Rgb,
+                    ModeArg::Grey => TileMode::Grey,
+                },
+                channel_order: order(channel_order, &model),
+            };
+            let g = tile_filters(w, &opts).map_err(|e| e.context(format!("layer '{layer}'")))?;
+            image::save_buffer(&output, &g.image.data, g.image.width as u32, g.image.height as u32, image::ColorType::Rgba8)
+                .map_err(|e| Error::input(format!("{}: {e}", output.display())))?;
+            println!("{}: {} tiles in a {}×{} grid, {}×{} px", output.display(), g.tiles, g.side, g.side, g.image.width, g.image.height);
+            Ok(())
+        }
+    }
+}
+
+fn info(model: &Model, json: bool) -> Result<()> {
+    let s = summary::summarize(model)?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&s).expect("serializable"));
+        return Ok(());
+    }
+    println!("{} — {}", s.name, s.format);
+    for n in &s.notes {
+        println!("note: {n}");
+    }
+    println!("{:<16} {:<14} {:<18} {:>10}", "layer", "type", "output", "params");
+    for i in &s.inputs {
+        println!("{:<16} {:<14} {:<18} {:>10}", i.name, "Input", fmt_shape(&i.shape), 0);
+    }
+    for l in &s.layers {
+        for (k, o) in l.outputs.iter().enumerate() {
+            let (name, ty, params) = if k == 0 { (l.name.as_str(), l.type_name.as_str(), l.params.to_string()) } else { ("", "", String::new()) };
+            println!("{:<16} {:<14} {:<18} {:>10}", name, ty, fmt_shape(&o.shape), params);
+        }
+    }
+    println!("total parameters: {}", s.params);
+    Ok(())
+}
+
+fn read_npy(p: &Path) -> Result<ArrayD<f32>> {
+    ndarray_npy::read_npy(p).map_err(|e| Error::input(format!("{}: not a float32 .npy array: {e}", p.display())))
+}
+
+fn forward(model: &Model, input: Option<PathBuf>, images: &[PathBuf], pre: &PreArgs, dump: Option<&Path>, json: bool, top: usize) -> Result<()> {
+    let g = &model.graph;
+    let mut runs: Vec<(String, ArrayD<f32>)> = Vec::new();
+    if let Some(p) = input {
+        runs.push((p.display().to_string(), read_npy(&p)?));
+    } else if !images.is_empty() {
+        let shape = g.default_input_shapes().remove(0);
+        let prep = Preprocess {
+            channel_order: order(pre.channel_order, model),
+            mean_image: pre.mean.as_deref().map(load_mean).transpose()?,
+            mean_values: pre.mean_values.clone(),
+            scale: pre.scale.unwrap_or(1.0),
+            resize: match pre.resize {
+                ResizeArg::Stretch => Resize::Stretch,
+                ResizeArg::CenterCrop => Resize::CenterCrop,
+            },
+        };
+        for p in images {
+            let img = decode::decode(p)?;
+            let px = Pixels { rgba: &img.rgba, width: img.width, height: img.height };
+            runs.push((p.display().to_string(), preprocess::to_blob(&px, &shape, &prep)?));
+        }
+    } else {
+        return Err(Error::input("give --input x.npy or --image FILE..."));
+    }
+    let last = g.nodes.last().expect("graph has nodes").outputs[0];
+    let mut out = Vec::new();
+    for (name, x) in runs {
+        let acts = engine::forward(g, vec![x])?;
+        if let Some(dir) = dump {
+            std::fs::create_dir_all(dir).map_err(|e| Error::input(format!("{}: {e}", dir.display())))?;
+            for v in g.nodes.iter().flat_map(|n| &n.outputs).chain(g.inputs.iter().map(|(v, _)| v)) {
+                let path = dir.join(format!("{}.npy", g.values[*v].name));
+                ndarray_npy::write_npy(&path, &acts.values[*v]).map_err(|e| Error::input(format!("{}: {e}", path.display())))?;
+            }
+        }
+        let scores: Vec<f32> = acts.values[last].iter().copied().collect();
+        let names = labels::for_model(&g.name, scores.len());
+        let ranked: Vec<serde_json::Value> = preprocess::top_k(&scores, top)
+            .into_iter()
+            .map(|(i, p)| serde_json::json!({"index": i, "label": names.map(|n| n[i]), "score": p}))
+            .collect();
+        if json {
+            out.push(serde_json::json!({"input": name, "top": ranked}));
+        } else {
+            println!("{name}");
+            for (k, r) in ranked.iter().enumerate() {
+                let label = r["label"].as_str().map(String::from).unwrap_or_else(|| format!("class {}", r["index"]));
+                println!("  {}. {:<12} {:.6}", k + 1, label, r["score"].as_f64().unwrap());
+            }
+        }
+    }
+    if json {
+        println!("{}", serde_json::to_string_pretty(&out).expect("serializable"));
+    }
+    Ok(())
+}

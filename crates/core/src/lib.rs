@@ -10,6 +10,7 @@ pub mod engine;
 pub mod error;
 pub mod formats;
 pub mod graph;
+pub mod labels;
 pub mod ops;
 pub mod preprocess;
 pub mod summary;

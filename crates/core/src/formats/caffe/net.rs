@@ -20,6 +20,10 @@ pub struct Draft {
     crop: Vec<Option<usize>>,
     pub notes: Vec<String>,
     pub transform: Transform,
+    /// Nodes that need weights the weights file does not have.
+    missing: Vec<usize>,
+    /// Layer names that have weights in the weights file.
+    available: Vec<String>,
 }
 
 fn has_weights(op: &Op, bottoms: usize) -> bool {
@@ -98,6 +102,9 @@ pub fn build(net: &NetParameter, layers: &[LayerParameter], mut blobs: BlobMap) 
     let mut transform = Transform::default();
     let mut legacy = Vec::new();
     let mut dropped_blobs: HashSet<String> = HashSet::new();
+    let mut available: Vec<String> = blobs.keys().cloned().collect();
+    available.sort();
+    let mut missing = Vec::new();
 
     for (name, shape) in net_inputs(net)? {
         let id = b.new_value(&name, &name);
@@ -174,15 +181,14 @@ pub fn build(net: &NetParameter, layers: &[LayerParameter], mut blobs: BlobMap) 
         let mut weights = Vec::new();
         let mut node_legacy = Vec::new();
         if has_weights(&op, inputs.len()) {
-            let Some(stored) = blobs.remove(name) else {
-                let mut have: Vec<&String> = blobs.keys().collect();
-                have.sort();
-                bail!(model, "layer '{name}' ({ty}) has no weights in the weights file (layers with weights there: {})",
-                    if have.is_empty() { "none left".to_string() } else { have.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ") });
-            };
-            for Blob { shape, legacy: lg, data } in stored {
-                weights.push(crate::ops::tensor(&shape, data));
-                node_legacy.push(lg);
+            match blobs.remove(name) {
+                Some(stored) => {
+                    for Blob { shape, legacy: lg, data } in stored {
+                        weights.push(crate::ops::tensor(&shape, data));
+                        node_legacy.push(lg);
+                    }
+                }
+                None => missing.push(b.graph.nodes.len()),
             }
         }
         b.graph.nodes.push(Node { name: name.to_string(), type_name: ty.to_string(), op, inputs, outputs, weights });
@@ -194,7 +200,7 @@ pub fn build(net: &NetParameter, layers: &[LayerParameter], mut blobs: BlobMap) 
     if b.graph.nodes.is_empty() {
         bail!(model, "the net has no layers that compute anything");
     }
-    Ok(Draft { graph: b.graph, legacy, declared, crop, notes, transform })
+    Ok(Draft { graph: b.graph, legacy, declared, crop, notes, transform, missing, available })
 }
 
 impl Draft {
@@ -209,6 +215,9 @@ impl Draft {
         for (i, node) in g.nodes.iter().enumerate() {
             let ctx = format!("layer '{}' ({})", node.name, node.type_name);
             let ins: Vec<&[usize]> = node.inputs.iter().map(|&v| shapes[v].as_deref().unwrap()).collect();
+            if self.missing.contains(&i) {
+                bail!(model, "{ctx} has no weights in the weights file (layers with weights there: {})", self.available.join(", "));
+            }
             let expected = if node.weights.is_empty() { vec![] } else { node.op.weight_shapes(ins[0]).map_err(|e| e.context(&ctx))? };
             if !node.weights.is_empty() {
                 if node.weights.len() != expected.len() {
@@ -277,7 +286,12 @@ impl Draft {
                     shapes[i] = vec![1, c, s, s];
                     self.notes.push(format!("input '{name}' has no declared shape; assumed 1×{c}×{s}×{s}, the first size the net's weights accept"));
                 }
-                None => bail!(model, "input '{name}' has no declared shape and no square size up to 512 fits the net's weights; give an Input layer with input_param"),
+                None => {
+                    let mut trial = shapes.clone();
+                    trial[i] = vec![1, c, 32, 32];
+                    let why = self.check(&trial).err().map_or(String::new(), |e| format!(" (at 32×32: {e})"));
+                    bail!(model, "input '{name}' has no declared shape and no square size up to 512 fits the net's weights{why}; give an Input layer with input_param")
+                }
             }
         }
         let expected = self.check(&shapes)?;

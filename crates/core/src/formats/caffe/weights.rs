@@ -52,7 +52,12 @@ pub fn read(bytes: &[u8]) -> Result<(BlobMap, WeightsFormat)> {
         bail!(format, "the weights file is text, not a binary .caffemodel (was a .prototxt given as weights?)");
     }
     let net = NetParameter::decode(bytes).map_err(|e| {
-        Error::format(format!("the weights file is not a readable binary .caffemodel (truncated or another kind of file): {e}"))
+        let e = e.to_string();
+        if e.contains("buffer underflow") {
+            Error::format(format!("the weights file is truncated: it ends in the middle of a record ({e})"))
+        } else {
+            Error::format(format!("the weights file is not a binary .caffemodel (or it is damaged): {e}"))
+        }
     })?;
     let mut map = BlobMap::new();
     let v1 = net.layer.is_empty() && !net.layers.is_empty();

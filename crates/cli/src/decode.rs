@@ -1,0 +1,31 @@
+//! Image files to RGBA pixels. JPEGs go through libjpeg-turbo (as in PIL and Chromium), so the pixels
+//! equal the references'; other formats through the image crate.
+
+use std::path::Path;
+use zfvis_core::{Error, Result};
+
+pub struct Decoded {
+    pub rgba: Vec<u8>,
+    pub width: usize,
+    pub height: usize,
+}
+
+pub fn decode(path: &Path) -> Result<Decoded> {
+    let bad = |e: &dyn std::fmt::Display| Error::input(format!("{}: cannot decode the image: {e}", path.display()));
+    let bytes = std::fs::read(path).map_err(|e| bad(&e))?;
+    if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        let jpeg = std::panic::catch_unwind(|| -> std::io::Result<Decoded> {
+            let mut img = mozjpeg::Decompress::new_mem(&bytes)?.rgba()?;
+            let (width, height) = (img.width(), img.height());
+            let px: Vec<[u8; 4]> = img.read_scanlines()?;
+            img.finish()?;
+            Ok(Decoded { rgba: px.into_iter().flatten().collect(), width, height })
+        });
+        return match jpeg {
+            Ok(r) => r.map_err(|e| bad(&e)),
+            Err(_) => Err(bad(&"corrupt JPEG data")),
+        };
+    }
+    let img = image::load_from_memory(&bytes).map_err(|e| bad(&e))?.to_rgba8();
+    Ok(Decoded { width: img.width() as usize, height: img.height() as usize, rgba: img.into_raw() })
+}
