@@ -1,5 +1,6 @@
 //! `zfvis`: the command-line front end over zfvis-core.
 
+mod bench;
 mod decode;
 mod model_files;
 
@@ -52,6 +53,15 @@ enum Command {
         /// How many classes to print
         #[arg(long, default_value_t = 5)]
         top: usize,
+    },
+    /// Times the forward pass and the filter tiling: median, min and max over repeated runs.
+    Bench {
+        #[arg(required = true, num_args = 1..)]
+        model: Vec<PathBuf>,
+        #[arg(long, default_value_t = 200)]
+        runs: usize,
+        #[arg(long)]
+        json: bool,
     },
     /// Tiles a layer's filters into a grid PNG (Caffe's vis_square).
     Tile {
@@ -154,6 +164,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Forward { model, input, image, pre, dump, json, top } => {
             forward(&load_model(&model)?, input, &image, &pre, dump.as_deref(), json, top)
         }
+        Command::Bench { model, runs, json } => bench::run(&load_model(&model)?, runs, json),
         Command::Tile { model, layer, norm, pad, pad_value, zoom, first, start, mode, channel_order, output } => {
             let model = load_model(&model)?;
             let node = model.graph.node(&layer).ok_or_else(|| Error::input(format!("no layer named '{layer}'")))?;

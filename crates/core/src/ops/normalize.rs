@@ -24,7 +24,8 @@ impl BatchNorm {
 }
 
 /// Caffe's Scale: y = x ⊙ γ (+ β), γ spanning axes [axis, axis+num_axes) and broadcast over the rest.
-/// γ is weights[0], or the second input when the layer has two bottoms.
+/// γ is weights[0], or the second input when the layer has two bottoms; then γ's own rank gives the
+/// span (Caffe ignores num_axes there) and the bias, if any, is weights[0].
 #[derive(Debug, Clone, PartialEq)]
 pub struct Scale {
     pub axis: i64,
@@ -34,17 +35,26 @@ pub struct Scale {
 }
 
 impl Scale {
-    fn span(&self, input: &[usize]) -> Result<(usize, usize)> {
+    /// The axes of the first input that γ covers; `gamma` is the second input's shape, when there is one.
+    fn span(&self, input: &[usize], gamma: Option<&[usize]>) -> Result<(usize, usize)> {
+        if gamma.is_some_and(|g| g.is_empty()) {
+            return Ok((0, 0));
+        }
         let a = axis_index(self.axis, input.len())?;
-        let e = if self.num_axes < 0 { input.len() } else { a + self.num_axes as usize };
+        let e = match gamma {
+            Some(g) => a + g.len(),
+            None if self.num_axes < 0 => input.len(),
+            None => a + self.num_axes as usize,
+        };
         if e > input.len() {
             bail!(model, "scale spans axes {a}..{e} of a {}-D input", input.len());
         }
         Ok((a, e))
     }
 
+    /// Learned blobs for a single bottom: γ, then β if there is a bias.
     pub fn weight_shapes(&self, input: &[usize]) -> Vec<Vec<usize>> {
-        let Ok((a, e)) = self.span(input) else { return vec![] };
+        let Ok((a, e)) = self.span(input, None) else { return vec![] };
         let s = input[a..e].to_vec();
         if self.bias {
             vec![s.clone(), s]
@@ -54,9 +64,12 @@ impl Scale {
     }
 
     pub fn output_shape(&self, inputs: &[&[usize]], weights: &[Tensor]) -> Result<Vec<usize>> {
-        let (a, e) = self.span(inputs[0])?;
+        let (a, e) = self.span(inputs[0], inputs.get(1).copied())?;
         let want: usize = inputs[0][a..e].iter().product();
         let have = match inputs.get(1) {
+            Some(s) if *s != &inputs[0][a..e] => {
+                bail!(input, "the scale input {} does not match axes {a}..{e} of {}", fmt_shape(s), fmt_shape(inputs[0]))
+            }
             Some(s) => s.iter().product(),
             None => weights.first().map_or(want, |w| w.len()),
         };
@@ -68,7 +81,7 @@ impl Scale {
 
     pub fn forward(&self, xs: &[&Tensor], weights: &[Tensor]) -> Result<Tensor> {
         self.output_shape(&xs.iter().map(|t| t.shape()).collect::<Vec<_>>(), weights)?;
-        let (a, e) = self.span(xs[0].shape())?;
+        let (a, e) = self.span(xs[0].shape(), xs.get(1).map(|t| t.shape()))?;
         let gamma = match xs.get(1) {
             Some(t) => contiguous(t),
             None => contiguous(&weights[0]),
@@ -76,7 +89,6 @@ impl Scale {
         let bias_at = if xs.len() > 1 { 0 } else { 1 };
         let beta = if self.bias { weights.get(bias_at).map(contiguous) } else { None };
         let inner: usize = xs[0].shape()[e..].iter().product();
-        let _ = a;
         Ok(per_index(xs[0], inner, gamma.len(), |i, v| v * gamma[i] + beta.as_ref().map_or(0.0, |b| b[i])))
     }
 }

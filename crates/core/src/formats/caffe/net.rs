@@ -30,7 +30,8 @@ fn has_weights(op: &Op, bottoms: usize) -> bool {
     match op {
         Op::Conv(_) | Op::InnerProduct(_) | Op::BatchNorm(_) => true,
         Op::Activation(crate::ops::Activation::PRelu { .. }) => true,
-        Op::Scale(_) => bottoms == 1,
+        // With two bottoms γ is the second bottom, and the only blob is the bias, if any.
+        Op::Scale(s) => bottoms == 1 || s.bias,
         _ => false,
     }
 }
@@ -218,7 +219,12 @@ impl Draft {
             if self.missing.contains(&i) {
                 bail!(model, "{ctx} has no weights in the weights file (layers with weights there: {})", self.available.join(", "));
             }
-            let expected = if node.weights.is_empty() { vec![] } else { node.op.weight_shapes(ins[0]).map_err(|e| e.context(&ctx))? };
+            let expected = match &node.op {
+                _ if node.weights.is_empty() => vec![],
+                // Two-bottom Scale: the bias has the second bottom's shape.
+                Op::Scale(_) if ins.len() > 1 => vec![ins[1].to_vec()],
+                op => op.weight_shapes(ins[0]).map_err(|e| e.context(&ctx))?,
+            };
             if !node.weights.is_empty() {
                 if node.weights.len() != expected.len() {
                     bail!(model, "{ctx}: the weights file has {} blobs for it, the prototxt implies {} ({})", node.weights.len(), expected.len(),
