@@ -27,6 +27,7 @@ fn check_net(net: &str) -> Vec<(String, f32)> {
     let model = caffe::load(&read(&file("prototxt")), &read(&file("caffemodel"))).unwrap_or_else(|e| panic!("{net}: {e}"));
     let want_format = entry["format"].as_str().unwrap();
     assert!(model.format.contains(&format!("{want_format} prototxt")), "{net}: loaded as {}", model.format);
+    assert!(model.format.contains(&format!("binary {want_format} .caffemodel")), "{net}: loaded as {}", model.format);
     let input = npy(&file("input"));
     let acts = engine::forward(&model.graph, vec![input]).unwrap_or_else(|e| panic!("{net}: {e}"));
     let outputs = entry["outputs"].as_object().unwrap();
@@ -74,16 +75,28 @@ fn convolution_matches_opencv() {
 
 #[test]
 fn in_place_layers_keep_each_output() {
-    // conv_ip is followed by an in-place ReLU; its own value must hold the pre-ReLU numbers (and match).
-    let report = check_net("conv");
-    assert!(report.iter().any(|(v, _)| v == "conv_ip") && report.iter().any(|(v, _)| v == "relu_ip"));
+    // Each "before -> after" pair in the manifest is a layer followed by an in-place layer (top == bottom):
+    // zfvis must keep both values, different from each other, and each matching OpenCV.
     let m = manifest();
-    let reference = npy(&data_dir().join(m["nets"]["conv"]["outputs"]["conv_ip"]["file"].as_str().unwrap()));
-    assert!(reference.iter().any(|&v| v < 0.0), "the reference conv_ip should hold negative values");
-    let normalize = check_net("normalize");
-    for v in ["conv", "conv_bn", "conv_scale", "conv_relu"] {
-        assert!(normalize.iter().any(|(x, _)| x == v), "normalize: {v} not checked");
+    let mut pairs = 0;
+    for (net, entry) in m["nets"].as_object().unwrap() {
+        let file = |k: &str| data_dir().join(entry[k].as_str().unwrap());
+        let model = caffe::load(&read(&file("prototxt")), &read(&file("caffemodel"))).unwrap();
+        let acts = engine::forward(&model.graph, vec![npy(&file("input"))]).unwrap();
+        for pair in entry["in_place"].as_array().unwrap() {
+            let (before, after) = pair.as_str().unwrap().split_once(" -> ").unwrap();
+            let (b, a) = (acts.get(&model.graph, before).unwrap(), acts.get(&model.graph, after).unwrap());
+            assert_ne!(b, a, "{net}: '{before}' was overwritten by the in-place '{after}'");
+            for v in [before, after] {
+                let reference = npy(&data_dir().join(entry["outputs"][v]["file"].as_str().unwrap()));
+                let err = rel_err(acts.get(&model.graph, v).unwrap(), &reference);
+                assert!(err <= TOL, "{net} {v}: {err:e}");
+            }
+            pairs += 1;
+        }
     }
+    // conv_ip -> relu_ip, conv -> conv_bn -> conv_scale -> conv_relu, conv1 -> relu1 (V1)
+    assert_eq!(pairs, 5);
 }
 
 #[test]
