@@ -12,7 +12,7 @@ fn cifar(sh: &std::path::Path, f: &str) -> Vec<u8> {
 }
 
 fn load_err(proto: &[u8], weights: &[u8]) -> zfvis_core::Error {
-    caffe::load(proto, weights).err().expect("load must fail")
+    caffe::load(proto, weights).expect_err("load must fail")
 }
 
 #[test]

@@ -33,7 +33,7 @@ impl Conv {
         if self.kernel.contains(&0) || self.stride.contains(&0) || self.dilation.contains(&0) || self.group == 0 {
             bail!(model, "kernel, stride, dilation and group must be positive (kernel {:?}, stride {:?}, dilation {:?}, group {})", self.kernel, self.stride, self.dilation, self.group);
         }
-        if self.out_channels % self.group != 0 {
+        if !self.out_channels.is_multiple_of(self.group) {
             bail!(model, "{} outputs cannot be split into {} groups", self.out_channels, self.group);
         }
         Ok(())

@@ -81,7 +81,7 @@ impl Scale {
 
     pub fn forward(&self, xs: &[&Tensor], weights: &[Tensor]) -> Result<Tensor> {
         self.output_shape(&xs.iter().map(|t| t.shape()).collect::<Vec<_>>(), weights)?;
-        let (a, e) = self.span(xs[0].shape(), xs.get(1).map(|t| t.shape()))?;
+        let (_, e) = self.span(xs[0].shape(), xs.get(1).map(|t| t.shape()))?;
         let gamma = match xs.get(1) {
             Some(t) => contiguous(t),
             None => contiguous(&weights[0]),

@@ -69,7 +69,7 @@ impl Reshape {
         let total: usize = input.iter().product();
         let known: usize = out.iter().product();
         if let Some(i) = infer {
-            if known == 0 || total % known != 0 {
+            if known == 0 || !total.is_multiple_of(known) {
                 bail!(input, "cannot reshape {} to {:?}", fmt_shape(input), self.dims);
             }
             out[i] = total / known;
@@ -127,7 +127,7 @@ impl Slice {
         let a = axis_index(self.axis, input.len())?;
         let len = input[a];
         let cuts: Vec<usize> = if self.points.is_empty() {
-            if n_outputs == 0 || len % n_outputs != 0 {
+            if n_outputs == 0 || !len.is_multiple_of(n_outputs) {
                 bail!(input, "axis {a} of length {len} does not split into {n_outputs} equal parts");
             }
             (1..n_outputs).map(|i| i * len / n_outputs).collect()

@@ -57,7 +57,7 @@ pub fn op_for(l: &LayerParameter) -> Result<Op> {
             })
         }
         "Pooling" => {
-            let p = l.pooling_param.clone().unwrap_or_default();
+            let p = l.pooling_param.unwrap_or_default();
             let kind = match p.pool() {
                 PoolMethod::Max => PoolKind::Max,
                 PoolMethod::Ave => PoolKind::Average,
@@ -79,13 +79,13 @@ pub fn op_for(l: &LayerParameter) -> Result<Op> {
                 count_include_pad: true,
             })
         }
-        "ReLU" => Op::Activation(Activation::Relu { negative_slope: l.relu_param.clone().unwrap_or_default().negative_slope() }),
+        "ReLU" => Op::Activation(Activation::Relu { negative_slope: l.relu_param.unwrap_or_default().negative_slope() }),
         "PReLU" => Op::Activation(Activation::PRelu { channel_shared: l.prelu_param.clone().unwrap_or_default().channel_shared() }),
         "Sigmoid" => Op::Activation(Activation::Sigmoid),
         "TanH" => Op::Activation(Activation::Tanh),
         "LRN" => {
-            let p = l.lrn_param.clone().unwrap_or_default();
-            if p.local_size() % 2 == 0 {
+            let p = l.lrn_param.unwrap_or_default();
+            if p.local_size().is_multiple_of(2) {
                 bail!(model, "layer '{name}': LRN local_size must be odd, got {}", p.local_size());
             }
             Op::Lrn(ops::Lrn {
@@ -108,11 +108,11 @@ pub fn op_for(l: &LayerParameter) -> Result<Op> {
                 bias: p.bias_term(),
             })
         }
-        "Softmax" => Op::Softmax(ops::Softmax { axis: l.softmax_param.clone().unwrap_or_default().axis() as i64 }),
+        "Softmax" => Op::Softmax(ops::Softmax { axis: l.softmax_param.unwrap_or_default().axis() as i64 }),
         "Dropout" => Op::Identity,
         "Split" => Op::Split,
         "Flatten" => {
-            let p = l.flatten_param.clone().unwrap_or_default();
+            let p = l.flatten_param.unwrap_or_default();
             Op::Flatten(ops::Flatten { axis: p.axis() as i64, end_axis: p.end_axis() as i64 })
         }
         "Reshape" => {
@@ -124,7 +124,7 @@ pub fn op_for(l: &LayerParameter) -> Result<Op> {
             })
         }
         "Concat" => {
-            let p = l.concat_param.clone().unwrap_or_default();
+            let p = l.concat_param.unwrap_or_default();
             let axis = if p.concat_dim.is_some() { p.concat_dim() as i64 } else { p.axis() as i64 };
             Op::Concat(ops::Concat { axis })
         }

@@ -84,7 +84,7 @@ fn net_inputs(net: &NetParameter) -> Result<Vec<(String, Vec<usize>)>> {
 fn data_layer_shape(l: &LayerParameter) -> Option<Vec<usize>> {
     match l.r#type() {
         "MemoryData" => {
-            let p = l.memory_data_param.clone().unwrap_or_default();
+            let p = l.memory_data_param.unwrap_or_default();
             Some(vec![1, p.channels() as usize, p.height() as usize, p.width() as usize])
         }
         "DummyData" => {

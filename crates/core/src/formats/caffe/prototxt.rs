@@ -90,44 +90,45 @@ pub fn upgrade_v1(v1: &V1LayerParameter) -> Result<LayerParameter> {
     if v1.layer.is_some() {
         bail!(unsupported, "layer '{}' uses the V0 format (`layers {{ layer {{ ... }} }}`), which predates 2014 and is not supported; upgrade it with Caffe's upgrade_net_proto_text", v1.name());
     }
-    let mut l = LayerParameter::default();
-    l.name = Some(v1.name().to_string());
     let t = v1.r#type.and_then(|t| LayerType::try_from(t).ok()).and_then(v1_type_name);
-    l.r#type = Some(t.unwrap_or("(none)").to_string());
-    l.bottom = v1.bottom.clone();
-    l.top = v1.top.clone();
-    l.include = v1.include.clone();
-    l.exclude = v1.exclude.clone();
-    l.blobs = v1.blobs.clone();
-    l.loss_weight = v1.loss_weight.clone();
-    l.accuracy_param = v1.accuracy_param.clone();
-    l.argmax_param = v1.argmax_param.clone();
-    l.concat_param = v1.concat_param.clone();
-    l.convolution_param = v1.convolution_param.clone();
-    l.data_param = v1.data_param.clone();
-    l.dropout_param = v1.dropout_param.clone();
-    l.dummy_data_param = v1.dummy_data_param.clone();
-    l.eltwise_param = v1.eltwise_param.clone();
-    l.exp_param = v1.exp_param.clone();
-    l.hdf5_data_param = v1.hdf5_data_param.clone();
-    l.image_data_param = v1.image_data_param.clone();
-    l.inner_product_param = v1.inner_product_param.clone();
-    l.lrn_param = v1.lrn_param.clone();
-    l.memory_data_param = v1.memory_data_param.clone();
-    l.mvn_param = v1.mvn_param.clone();
-    l.pooling_param = v1.pooling_param.clone();
-    l.power_param = v1.power_param.clone();
-    l.relu_param = v1.relu_param.clone();
-    l.sigmoid_param = v1.sigmoid_param.clone();
-    l.softmax_param = v1.softmax_param.clone();
-    l.slice_param = v1.slice_param.clone();
-    l.tanh_param = v1.tanh_param.clone();
-    l.threshold_param = v1.threshold_param.clone();
-    l.window_data_param = v1.window_data_param.clone();
-    l.transform_param = v1.transform_param.clone();
-    l.loss_param = v1.loss_param.clone();
-    l.batch_norm_param = v1.batch_norm_param.clone();
-    Ok(l)
+    Ok(LayerParameter {
+        name: Some(v1.name().to_string()),
+        r#type: Some(t.unwrap_or("(none)").to_string()),
+        bottom: v1.bottom.clone(),
+        top: v1.top.clone(),
+        include: v1.include.clone(),
+        exclude: v1.exclude.clone(),
+        blobs: v1.blobs.clone(),
+        loss_weight: v1.loss_weight.clone(),
+        accuracy_param: v1.accuracy_param,
+        argmax_param: v1.argmax_param,
+        concat_param: v1.concat_param,
+        convolution_param: v1.convolution_param.clone(),
+        data_param: v1.data_param.clone(),
+        dropout_param: v1.dropout_param,
+        dummy_data_param: v1.dummy_data_param.clone(),
+        eltwise_param: v1.eltwise_param.clone(),
+        exp_param: v1.exp_param,
+        hdf5_data_param: v1.hdf5_data_param.clone(),
+        image_data_param: v1.image_data_param.clone(),
+        inner_product_param: v1.inner_product_param.clone(),
+        lrn_param: v1.lrn_param,
+        memory_data_param: v1.memory_data_param,
+        mvn_param: v1.mvn_param,
+        pooling_param: v1.pooling_param,
+        power_param: v1.power_param,
+        relu_param: v1.relu_param,
+        sigmoid_param: v1.sigmoid_param,
+        softmax_param: v1.softmax_param,
+        slice_param: v1.slice_param.clone(),
+        tanh_param: v1.tanh_param,
+        threshold_param: v1.threshold_param,
+        window_data_param: v1.window_data_param.clone(),
+        transform_param: v1.transform_param.clone(),
+        loss_param: v1.loss_param,
+        batch_norm_param: v1.batch_norm_param.clone(),
+        ..Default::default()
+    })
 }
 
 /// Caffe's StateMeetsRule for the state (phase, level 0, no stages).
