@@ -1,7 +1,7 @@
 // The network table and conv1's filter grid; the canvas must equal the CLI's tiling byte for byte.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { PNG } from 'pngjs';
@@ -63,8 +63,10 @@ describe('filter grid of cifar10_quick conv1', { skip: noFixtures }, () => {
 
       assert.ok(existsSync(CLI), `${CLI} is missing: run \`cargo build --release -p zfvis-cli\``);
       const out = join(ARTIFACTS, `conv1-${weights}.cli.png`);
+      rmSync(out, { force: true });
       execFileSync(CLI, ['tile', prototxt, join(CIFAR, weights), '--layer', 'conv1', '--norm', 'global',
         '--pad', '1', '--zoom', zoom, '--channel-order', 'RGB', '-o', out]);
+      assert.ok(existsSync(out), `\`zfvis tile\` wrote no ${out}`);
       const want = decodePng(out);
       assert.equal(compare(got, want), '', 'canvas differs from the CLI tiling');
 
