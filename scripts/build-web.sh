@@ -3,7 +3,8 @@
 # copies the CIFAR-10 quick example into www/examples (www/examples/index.json lists it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-wasm-pack build crates/web --target web --release --out-dir ../../www/pkg --no-typescript
+# simd128 lets matrixmultiply use its wasm SIMD kernel (Chromium supports it).
+RUSTFLAGS='-C target-feature=+simd128' wasm-pack build crates/web --target web --release --out-dir ../../www/pkg --no-typescript
 
 rm -rf www/examples
 mkdir -p www/examples

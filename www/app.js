@@ -205,9 +205,10 @@ function el(tag, ...children) {
 function selectLayer(layer) {
   state.layer = layer;
   for (const row of $('layers').tBodies[0].rows) row.classList.toggle('selected', row.dataset.layer === layer.name);
-  const [, , kh = 1, kw = 1] = layer.weightShapes[0] ?? [];
-  const k = Math.max(kh, kw);
-  $('zoom').value = k <= 7 ? 4 : k <= 15 ? 2 : 1;
+  // Zoom so that the default grid (colour tiles for 3-channel kernels) is about 400 px wide.
+  const [m = 1, c = 1, kh = 1, kw = 1] = layer.weightShapes[0] ?? [];
+  const side = Math.ceil(Math.sqrt(c === 3 ? m : m * c));
+  $('zoom').value = Math.min(16, Math.max(1, Math.floor(400 / (side * (Math.max(kh, kw) + 1)))));
   $('start').value = 0;
   $('count').value = '';
   $('filters-layer').textContent = layer.name;

@@ -50,6 +50,24 @@ const ops = {
     return { width: t.width, height: t.height, rgba: t.rgba, tiles: t.tiles, grid: t.grid };
   },
 
+  // Median, min and max ms per call of forward passes and tilings of `layer`, over `runs` samples of
+  // `batch` calls each (the worker's clock is coarse: 0.1 ms).
+  bench({ runs, batch = 20, layer }) {
+    const m = loaded();
+    const time = (f) => {
+      f();
+      const ms = [];
+      for (let i = 0; i < runs; i++) {
+        const t = performance.now();
+        for (let k = 0; k < batch; k++) f();
+        ms.push((performance.now() - t) / batch);
+      }
+      ms.sort((a, b) => a - b);
+      return [ms[ms.length >> 1], ms[0], ms[ms.length - 1]];
+    };
+    return { forward: time(() => m.runForward()), tile: time(() => m.tile(layer, { zoom: 1 })) };
+  },
+
   async predict({ image, pre }) {
     const { rgba, width, height } = await decode(image);
     const r = loaded().predict(rgba, width, height, pre);

@@ -56,7 +56,7 @@ describe('filter grid of cifar10_quick conv1', { skip: noFixtures }, () => {
       assert.equal(canvas.tiles, '32');
       assert.deepEqual(canvas.grid.match(/\d+/g), ['6', '6']);
       const zoom = await page.inputValue('#zoom');
-      assert.equal(zoom, '4');
+      assert.equal(zoom, '11');
       assert.equal(await page.inputValue('#channel-order'), 'RGB');
       const got = await canvasPixels(page);
       await page.screenshot({ path: join(ARTIFACTS, `conv1-${weights}.png`), fullPage: true });

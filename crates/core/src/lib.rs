@@ -18,6 +18,7 @@ pub mod vis;
 
 pub use error::{Error, Result};
 pub use graph::Graph;
+pub use ndarray;
 
 /// The tensor type used everywhere: NCHW (or N×K) f32.
 pub type Tensor = ndarray::ArrayD<f32>;

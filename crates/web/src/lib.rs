@@ -167,6 +167,14 @@ impl Model {
         self.mean = None;
     }
 
+    /// One forward pass on a zero input of the model's input shape, for benchmarks.
+    #[wasm_bindgen(js_name = runForward)]
+    pub fn run_forward(&self) -> Result<(), JsError> {
+        let g = &self.inner.graph;
+        let inputs = g.default_input_shapes().iter().map(|s| Tensor::zeros(zfvis_core::ndarray::IxDyn(s))).collect();
+        engine::forward(g, inputs).map(|_| ()).map_err(js_error)
+    }
+
     /// Classifies decoded RGBA pixels; returns all probabilities and the top 5.
     pub fn predict(&self, rgba: &[u8], width: usize, height: usize, pre: JsValue) -> Result<JsValue, JsError> {
         let p: PreprocessJs = if pre.is_undefined() || pre.is_null() { PreprocessJs::default() } else { from_js(pre)? };

@@ -1,0 +1,42 @@
+// Forward-pass and tiling medians in headless Chromium through the page's own worker (worker.js + wasm).
+// Usage: bash scripts/build-web.sh && node tests/bench/browser.mjs [runs]
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CIFAR, LENET, noFixtures, openBrowser } from '../e2e/helpers.mjs';
+
+const runs = Number(process.argv[2] ?? 300);
+const models = [
+  ['cifar10_quick', join(CIFAR, 'cifar10_quick.prototxt'), join(CIFAR, 'cifar10_quick_iter_4000.caffemodel')],
+  ['LeNet', join(LENET, 'lenet.prototxt'), join(LENET, 'lenet_iter_10000.caffemodel')],
+];
+
+if (noFixtures) {
+  console.log(`SKIPPED: ${noFixtures}`);
+  process.exit(0);
+}
+const b = await openBrowser();
+await b.open();
+const version = b.page.context().browser()?.version() ?? (await b.page.evaluate(() => navigator.userAgent.match(/Chrome\/([\d.]+)/)?.[1]));
+console.log(`Chromium ${version}, ${runs} runs, one worker`);
+for (const [name, proto, weights] of models) {
+  const r = await b.page.evaluate(async ({ proto, weights, runs }) => {
+    const worker = new Worker('./worker.js', { type: 'module' });
+    let id = 0;
+    const call = (op, args) => new Promise((ok, fail) => {
+      const me = ++id;
+      worker.addEventListener('message', function on({ data }) {
+        if (data.id !== me) return;
+        worker.removeEventListener('message', on);
+        data.error ? fail(new Error(data.error)) : ok(data.result);
+      });
+      worker.postMessage({ id: me, op, args });
+    });
+    await call('load', { prototxt: new Blob([new Uint8Array(proto)]), weights: new Blob([new Uint8Array(weights)]) });
+    const result = await call('bench', { runs, layer: 'conv1' });
+    worker.terminate();
+    return result;
+  }, { proto: [...readFileSync(proto)], weights: [...readFileSync(weights)], runs });
+  const f = (t) => `${t[0].toFixed(3)} ms (min ${t[1].toFixed(3)}, max ${t[2].toFixed(3)})`;
+  console.log(`${name}: forward ${f(r.forward)}; tile conv1 ${f(r.tile)}`);
+}
+await b.close();
