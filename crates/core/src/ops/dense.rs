@@ -63,8 +63,17 @@ impl InnerProduct {
             ArrayView2::from_shape((n, k), &ws[..]).unwrap().reversed_axes()
         };
         let mut out = vec![0f32; m * n];
-        let mut c = ArrayViewMut2::from_shape((m, n), &mut out[..]).unwrap();
-        general_mat_mul(1.0, &a, &w, 0.0, &mut c);
+        if m <= 4 && !self.transpose {
+            // Few rows: dot products against the weight rows beat packing the whole weight matrix.
+            for (row, x) in out.chunks_mut(n).zip(xs.chunks(k)) {
+                for (o, wr) in row.iter_mut().zip(ws.chunks(k)) {
+                    *o = dot(x, wr);
+                }
+            }
+        } else {
+            let mut c = ArrayViewMut2::from_shape((m, n), &mut out[..]).unwrap();
+            general_mat_mul(1.0, &a, &w, 0.0, &mut c);
+        }
         if self.bias {
             let b = contiguous(&weights[1]);
             for row in out.chunks_mut(n) {
@@ -73,4 +82,17 @@ impl InnerProduct {
         }
         Ok(tensor(&shape, out))
     }
+}
+
+/// A dot product with eight independent sums, so the compiler can vectorise it.
+pub fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let mut acc = [0f32; 8];
+    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let tail: f32 = ca.remainder().iter().zip(cb.remainder()).map(|(x, y)| x * y).sum();
+    for (x, y) in ca.zip(cb) {
+        for i in 0..8 {
+            acc[i] += x[i] * y[i];
+        }
+    }
+    acc.iter().sum::<f32>() + tail
 }
