@@ -31,7 +31,9 @@ pub fn run(model: &Model, runs: usize, json: bool) -> Result<()> {
     let forward = time(runs, || engine::forward(g, vec![input.clone()]).map(|_| ()))?;
     let first_conv = g.nodes.iter().find(|n| matches!(n.op, zfvis_core::ops::Op::Conv(_)));
     let tile = match first_conv {
-        Some(n) => Some((n.name.clone(), time(runs, || tile_filters(&n.weights[0], &TileOptions::default()).map(|_| ()))?)),
+        Some(n) => {
+            Some((n.name.clone(), time(runs, || tile_filters(&n.weights[0], &TileOptions::default()).map(|_| ()))?))
+        }
         None => None,
     };
     if json {
@@ -42,7 +44,10 @@ pub fn run(model: &Model, runs: usize, json: bool) -> Result<()> {
         }
         println!("{v}");
     } else {
-        println!("{}: forward median {:.3} ms (min {:.3}, max {:.3}) over {runs} runs", g.name, forward[0], forward[1], forward[2]);
+        println!(
+            "{}: forward median {:.3} ms (min {:.3}, max {:.3}) over {runs} runs",
+            g.name, forward[0], forward[1], forward[2]
+        );
         if let Some((layer, t)) = tile {
             println!("{}: tile {layer} median {:.3} ms (min {:.3}, max {:.3})", g.name, t[0], t[1], t[2]);
         }

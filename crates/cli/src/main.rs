@@ -168,7 +168,8 @@ fn run(cli: Cli) -> Result<()> {
         Command::Tile { model, layer, norm, pad, pad_value, zoom, first, start, mode, channel_order, output } => {
             let model = load_model(&model)?;
             let node = model.graph.node(&layer).ok_or_else(|| Error::input(format!("no layer named '{layer}'")))?;
-            let w = node.weights.first().ok_or_else(|| Error::input(format!("layer '{layer}' has no weights to tile")))?;
+            let w =
+                node.weights.first().ok_or_else(|| Error::input(format!("layer '{layer}' has no weights to tile")))?;
             let opts = TileOptions {
                 norm: match norm {
                     NormArg::Global => Norm::Global,
@@ -187,9 +188,23 @@ fn run(cli: Cli) -> Result<()> {
                 channel_order: order(channel_order, &model),
             };
             let g = tile_filters(w, &opts).map_err(|e| e.context(format!("layer '{layer}'")))?;
-            image::save_buffer(&output, &g.image.data, g.image.width as u32, g.image.height as u32, image::ColorType::Rgba8)
-                .map_err(|e| Error::input(format!("{}: {e}", output.display())))?;
-            println!("{}: {} tiles in a {}×{} grid, {}×{} px", output.display(), g.tiles, g.side, g.side, g.image.width, g.image.height);
+            image::save_buffer(
+                &output,
+                &g.image.data,
+                g.image.width as u32,
+                g.image.height as u32,
+                image::ColorType::Rgba8,
+            )
+            .map_err(|e| Error::input(format!("{}: {e}", output.display())))?;
+            println!(
+                "{}: {} tiles in a {}×{} grid, {}×{} px",
+                output.display(),
+                g.tiles,
+                g.side,
+                g.side,
+                g.image.width,
+                g.image.height
+            );
             Ok(())
         }
     }
@@ -211,7 +226,11 @@ fn info(model: &Model, json: bool) -> Result<()> {
     }
     for l in &s.layers {
         for (k, o) in l.outputs.iter().enumerate() {
-            let (name, ty, params) = if k == 0 { (l.name.as_str(), l.type_name.as_str(), l.params.to_string()) } else { ("", "", String::new()) };
+            let (name, ty, params) = if k == 0 {
+                (l.name.as_str(), l.type_name.as_str(), l.params.to_string())
+            } else {
+                ("", "", String::new())
+            };
             println!("{:<16} {:<14} {:<18} {:>10}", name, ty, fmt_shape(&o.shape), params);
         }
     }
@@ -223,7 +242,15 @@ fn read_npy(p: &Path) -> Result<ArrayD<f32>> {
     ndarray_npy::read_npy(p).map_err(|e| Error::input(format!("{}: not a float32 .npy array: {e}", p.display())))
 }
 
-fn forward(model: &Model, input: Option<PathBuf>, images: &[PathBuf], pre: &PreArgs, dump: Option<&Path>, json: bool, top: usize) -> Result<()> {
+fn forward(
+    model: &Model,
+    input: Option<PathBuf>,
+    images: &[PathBuf],
+    pre: &PreArgs,
+    dump: Option<&Path>,
+    json: bool,
+    top: usize,
+) -> Result<()> {
     let g = &model.graph;
     let mut runs: Vec<(String, ArrayD<f32>)> = Vec::new();
     if let Some(p) = input {
@@ -256,7 +283,8 @@ fn forward(model: &Model, input: Option<PathBuf>, images: &[PathBuf], pre: &PreA
             std::fs::create_dir_all(dir).map_err(|e| Error::input(format!("{}: {e}", dir.display())))?;
             for v in g.nodes.iter().flat_map(|n| &n.outputs).chain(g.inputs.iter().map(|(v, _)| v)) {
                 let path = dir.join(format!("{}.npy", g.values[*v].name));
-                ndarray_npy::write_npy(&path, &acts.values[*v]).map_err(|e| Error::input(format!("{}: {e}", path.display())))?;
+                ndarray_npy::write_npy(&path, &acts.values[*v])
+                    .map_err(|e| Error::input(format!("{}: {e}", path.display())))?;
             }
         }
         let scores: Vec<f32> = acts.values[last].iter().copied().collect();

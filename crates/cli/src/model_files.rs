@@ -11,7 +11,8 @@ fn read(p: &Path) -> Result<Vec<u8>> {
 
 /// A prototxt is text; the weights are binary or HDF5.
 fn is_text(bytes: &[u8]) -> bool {
-    !caffe::weights::is_hdf5(bytes) && std::str::from_utf8(&bytes[..bytes.len().min(4096)]).is_ok_and(|s| !s.contains('\0'))
+    !caffe::weights::is_hdf5(bytes)
+        && std::str::from_utf8(&bytes[..bytes.len().min(4096)]).is_ok_and(|s| !s.contains('\0'))
 }
 
 pub fn load_model(files: &[PathBuf]) -> Result<Model> {
@@ -19,7 +20,8 @@ pub fn load_model(files: &[PathBuf]) -> Result<Model> {
         return Err(Error::input(format!("MODEL is two files, net.prototxt and its weights; {} given", files.len())));
     };
     let (a_bytes, b_bytes) = (read(a)?, read(b)?);
-    let (proto, weights, pn, wn) = if is_text(&a_bytes) || !is_text(&b_bytes) { (a_bytes, b_bytes, a, b) } else { (b_bytes, a_bytes, b, a) };
+    let (proto, weights, pn, wn) =
+        if is_text(&a_bytes) || !is_text(&b_bytes) { (a_bytes, b_bytes, a, b) } else { (b_bytes, a_bytes, b, a) };
     caffe::load(&proto, &weights).map_err(|e| e.context(format!("{} + {}", pn.display(), wn.display())))
 }
 

@@ -1,18 +1,10 @@
 //! The `zfvis` binary against ../shared's fixtures and OpenCV references.
 
-use ndarray::ArrayD;
-use std::path::{Path, PathBuf};
+#[path = "../../core/tests/common/mod.rs"]
+mod common;
+use common::{npy, rel_err, shared};
+use std::path::Path;
 use std::process::{Command, Output};
-
-fn shared() -> Option<PathBuf> {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared");
-    if p.join("fixtures").is_dir() {
-        Some(p.canonicalize().unwrap())
-    } else {
-        eprintln!("SKIPPED: ../shared (fixtures and references) is absent beside the checkout");
-        None
-    }
-}
 
 fn zfvis(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_zfvis")).args(args).output().unwrap()
@@ -23,10 +15,6 @@ fn ok(out: &Output) -> String {
     String::from_utf8(out.stdout.clone()).unwrap()
 }
 
-fn npy(p: &Path) -> ArrayD<f32> {
-    ndarray_npy::read_npy(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
-}
-
 fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
@@ -34,7 +22,8 @@ fn s(p: &Path) -> &str {
 #[test]
 fn forward_dump_matches_opencv_on_every_layer() {
     let Some(sh) = shared() else { return };
-    let manifest: serde_json::Value = serde_json::from_slice(&std::fs::read(sh.join("reference/manifest.json")).unwrap()).unwrap();
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(sh.join("reference/manifest.json")).unwrap()).unwrap();
     let mut checked = 0;
     for key in ["cifar10_quick_iter_5000_v1", "cifar10_quick_iter_4000", "cifar10_quick_iter_5000_h5", "lenet"] {
         let m = &manifest["models"][key];
@@ -53,9 +42,7 @@ fn forward_dump_matches_opencv_on_every_layer() {
             for (layer, b) in spec["blobs_cv2"].as_object().unwrap() {
                 let want = npy(&sh.join(b["path"].as_str().unwrap()));
                 let got = npy(&dir.path().join(format!("{layer}.npy")));
-                assert_eq!(got.shape(), want.shape(), "{key} {img} {layer}");
-                let scale = want.iter().fold(1f32, |a, v| a.max(v.abs()));
-                let err = got.iter().zip(want.iter()).fold(0f32, |a, (x, y)| a.max((x - y).abs())) / scale;
+                let err = rel_err(&got, &want);
                 println!("{key} {img} {layer}.npy: rel err {err:.2e}");
                 assert!(err <= 1e-4, "{key} {img} {layer}: {err}");
                 checked += 1;
@@ -68,14 +55,33 @@ fn forward_dump_matches_opencv_on_every_layer() {
 #[test]
 fn top1_of_the_100_cifar_jpegs_equals_the_reference() {
     let Some(sh) = shared() else { return };
-    let manifest: serde_json::Value = serde_json::from_slice(&std::fs::read(sh.join("reference/manifest.json")).unwrap()).unwrap();
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(sh.join("reference/manifest.json")).unwrap()).unwrap();
     let m = &manifest["models"]["cifar10_quick_iter_5000_v1"];
-    let files: Vec<String> = m["test_subset"]["files"].as_array().unwrap().iter().map(|f| s(&sh.join(f.as_str().unwrap())).to_string()).collect();
-    let want_top1: Vec<&str> = m["test_subset"]["top1"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+    let files: Vec<String> = m["test_subset"]["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| s(&sh.join(f.as_str().unwrap())).to_string())
+        .collect();
+    let want_top1: Vec<&str> =
+        m["test_subset"]["top1"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
     let want_prob = npy(&sh.join(m["test_subset"]["prob_cv2"].as_str().unwrap()));
     let mean = sh.join("fixtures/caffe/cifar10_quick/mean_approx.binaryproto");
     let (proto, weights) = (sh.join(m["prototxt"].as_str().unwrap()), sh.join(m["weights"].as_str().unwrap()));
-    let mut args = vec!["forward", s(&proto), s(&weights), "--mean", s(&mean), "--channel-order", "RGB", "--top", "10", "--json", "--image"];
+    let mut args = vec![
+        "forward",
+        s(&proto),
+        s(&weights),
+        "--mean",
+        s(&mean),
+        "--channel-order",
+        "RGB",
+        "--top",
+        "10",
+        "--json",
+        "--image",
+    ];
     args.extend(files.iter().map(|f| f.as_str()));
     let out: serde_json::Value = serde_json::from_str(&ok(&zfvis(&args))).unwrap();
     let rows = out.as_array().unwrap();
@@ -100,7 +106,13 @@ fn top1_of_the_100_cifar_jpegs_equals_the_reference() {
 fn info_json_lists_layers_shapes_and_params() {
     let Some(sh) = shared() else { return };
     let d = sh.join("fixtures/caffe/lenet");
-    let out: serde_json::Value = serde_json::from_str(&ok(&zfvis(&["info", s(&d.join("lenet_iter_10000.caffemodel")), s(&d.join("lenet.prototxt")), "--json"]))).unwrap();
+    let out: serde_json::Value = serde_json::from_str(&ok(&zfvis(&[
+        "info",
+        s(&d.join("lenet_iter_10000.caffemodel")),
+        s(&d.join("lenet.prototxt")),
+        "--json",
+    ])))
+    .unwrap();
     assert_eq!(out["params"], 431_080);
     assert_eq!(out["inputs"][0]["shape"], serde_json::json!([1, 1, 28, 28]));
     let pool2 = out["layers"].as_array().unwrap().iter().find(|l| l["name"] == "pool2").unwrap();
@@ -116,11 +128,15 @@ fn tile_writes_the_grid_png() {
     let d = sh.join("fixtures/caffe/cifar10_quick");
     let dir = tempfile::tempdir().unwrap();
     let png = dir.path().join("conv1.png");
-    let text = ok(&zfvis(&["tile", s(&d.join("cifar10_quick.prototxt")), s(&d.join("cifar10_quick_iter_4000.caffemodel")), "--layer", "conv1", "--zoom", "2", "-o", s(&png)]));
+    let (proto, weights) = (d.join("cifar10_quick.prototxt"), d.join("cifar10_quick_iter_4000.caffemodel"));
+    let tile = |layer: &str, zoom: &str| {
+        zfvis(&["tile", s(&proto), s(&weights), "--layer", layer, "--zoom", zoom, "-o", s(&png)])
+    };
+    let text = ok(&tile("conv1", "2"));
     assert!(text.contains("32 tiles in a 6×6 grid"), "{text}");
     let img = image::open(&png).unwrap();
     assert_eq!((img.width(), img.height()), (72, 72));
-    let out = zfvis(&["tile", s(&d.join("cifar10_quick.prototxt")), s(&d.join("cifar10_quick_iter_4000.caffemodel")), "--layer", "pool1", "-o", s(&png)]);
+    let out = tile("pool1", "1");
     assert!(String::from_utf8_lossy(&out.stderr).contains("has no weights to tile"));
 }
 
@@ -133,9 +149,16 @@ fn bad_input_fails_cleanly() {
     let truncated = dir.path().join("truncated.caffemodel");
     std::fs::write(&truncated, &weights[..weights.len() / 2]).unwrap();
     let random = dir.path().join("random.caffemodel");
-    std::fs::write(&random, (0..50_000u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect::<Vec<_>>()).unwrap();
+    std::fs::write(&random, (0..50_000u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect::<Vec<_>>())
+        .unwrap();
     let syntax = dir.path().join("syntax.prototxt");
-    std::fs::write(&syntax, std::fs::read_to_string(d.join("cifar10_quick.prototxt")).unwrap().replace("kernel_size: 5", "kernel_size: five")).unwrap();
+    std::fs::write(
+        &syntax,
+        std::fs::read_to_string(d.join("cifar10_quick.prototxt"))
+            .unwrap()
+            .replace("kernel_size: 5", "kernel_size: five"),
+    )
+    .unwrap();
     let proto = d.join("cifar10_quick.prototxt");
     let lenet = sh.join("fixtures/caffe/lenet/lenet.prototxt");
     let good = d.join("cifar10_quick_iter_4000.caffemodel");

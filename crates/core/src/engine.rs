@@ -34,7 +34,8 @@ pub fn infer_shapes(graph: &Graph, input_shapes: &[Vec<usize>]) -> Result<Vec<Ve
         shapes[*id] = Some(s.clone());
     }
     for (i, node) in graph.nodes.iter().enumerate() {
-        let ins: Vec<&[usize]> = node.inputs.iter().map(|&v| shapes[v].as_deref().expect("topological order")).collect();
+        let ins: Vec<&[usize]> =
+            node.inputs.iter().map(|&v| shapes[v].as_deref().expect("topological order")).collect();
         let outs = node
             .op
             .output_shapes(&ins, node.outputs.len(), &node.weights)

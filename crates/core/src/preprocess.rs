@@ -27,7 +27,13 @@ pub struct Preprocess {
 
 impl Default for Preprocess {
     fn default() -> Self {
-        Preprocess { channel_order: ChannelOrder::Bgr, mean_image: None, mean_values: vec![], scale: 1.0, resize: Resize::Stretch }
+        Preprocess {
+            channel_order: ChannelOrder::Bgr,
+            mean_image: None,
+            mean_values: vec![],
+            scale: 1.0,
+            resize: Resize::Stretch,
+        }
     }
 }
 
@@ -40,7 +46,9 @@ pub struct Pixels<'a> {
 
 /// Builds a 1×C×H×W blob for an input of shape `input` (C is 1 or 3).
 pub fn to_blob(px: &Pixels, input: &[usize], pre: &Preprocess) -> Result<Tensor> {
-    let &[_, c, h, w] = input else { bail!(input, "the net's input {} is not an image (N×C×H×W)", fmt_shape(input)) };
+    let &[_, c, h, w] = input else {
+        bail!(input, "the net's input {} is not an image (N×C×H×W)", fmt_shape(input))
+    };
     if c != 1 && c != 3 {
         bail!(input, "the net takes {c}-channel images; images give 1 (grey) or 3 (colour)");
     }

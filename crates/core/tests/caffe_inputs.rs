@@ -27,7 +27,14 @@ fn bad_files_get_clear_messages() {
 
     // Random bytes, seeded.
     let mut x = 0x9E3779B97F4A7C15u64;
-    let random: Vec<u8> = (0..100_000).map(|_| { x ^= x << 13; x ^= x >> 7; x ^= x << 17; x as u8 }).collect();
+    let random: Vec<u8> = (0..100_000)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect();
     let e = load_err(&proto, &random);
     assert!(e.message.contains("weights file"), "{e}");
     let e = load_err(&random, &weights);
@@ -60,14 +67,22 @@ fn bad_files_get_clear_messages() {
     let odd = String::from_utf8(proto).unwrap().replacen("type: \"ReLU\"", "type: \"Swish\"", 1);
     let e = load_err(odd.as_bytes(), &weights);
     assert_eq!(e.kind, ErrorKind::Unsupported);
-    assert!(e.message.contains("'relu1'") && e.message.contains("Swish") && e.message.contains("Convolution, Pooling"), "{e}");
+    assert!(
+        e.message.contains("'relu1'") && e.message.contains("Swish") && e.message.contains("Convolution, Pooling"),
+        "{e}"
+    );
 }
 
 #[test]
 fn train_test_net_becomes_the_deploy_net() {
     let Some(sh) = shared() else { return };
-    let deploy = caffe::load(&cifar(&sh, "cifar10_quick.prototxt"), &cifar(&sh, "cifar10_quick_iter_4000.caffemodel")).unwrap();
-    let train = caffe::load(&cifar(&sh, "cifar10_quick_train_test.prototxt"), &cifar(&sh, "cifar10_quick_iter_4000.caffemodel")).unwrap();
+    let deploy =
+        caffe::load(&cifar(&sh, "cifar10_quick.prototxt"), &cifar(&sh, "cifar10_quick_iter_4000.caffemodel")).unwrap();
+    let train = caffe::load(
+        &cifar(&sh, "cifar10_quick_train_test.prototxt"),
+        &cifar(&sh, "cifar10_quick_iter_4000.caffemodel"),
+    )
+    .unwrap();
     assert_eq!(train.graph.inputs[0].1, vec![1, 3, 32, 32]);
     let names = |m: &zfvis_core::formats::Model| m.graph.nodes.iter().map(|n| n.name.clone()).collect::<Vec<_>>();
     // The train_test net has no Softmax; the rest is the deploy net.
@@ -82,7 +97,8 @@ fn train_test_net_becomes_the_deploy_net() {
 #[test]
 fn in_place_layers_keep_every_output() {
     let Some(sh) = shared() else { return };
-    let m = caffe::load(&cifar(&sh, "cifar10_quick.prototxt"), &cifar(&sh, "cifar10_quick_iter_4000.caffemodel")).unwrap();
+    let m =
+        caffe::load(&cifar(&sh, "cifar10_quick.prototxt"), &cifar(&sh, "cifar10_quick_iter_4000.caffemodel")).unwrap();
     let input = npy(&sh.join("reference/cifar10_quick_iter_4000/cat_0000/input.npy"));
     let a = engine::forward(&m.graph, vec![input]).unwrap();
     let conv2 = a.get(&m.graph, "conv2").unwrap();
@@ -96,7 +112,11 @@ fn in_place_layers_keep_every_output() {
 fn shapes_follow_the_input() {
     let Some(sh) = shared() else { return };
     // LeNet declares batch 64 and runs at 1 and 3.
-    let lenet = caffe::load(&read(&sh.join("fixtures/caffe/lenet/lenet.prototxt")), &read(&sh.join("fixtures/caffe/lenet/lenet_iter_10000.caffemodel"))).unwrap();
+    let lenet = caffe::load(
+        &read(&sh.join("fixtures/caffe/lenet/lenet.prototxt")),
+        &read(&sh.join("fixtures/caffe/lenet/lenet_iter_10000.caffemodel")),
+    )
+    .unwrap();
     let one = npy(&sh.join("reference/lenet/wonnx_5/input.npy"));
     let p1 = engine::forward(&lenet.graph, vec![one.clone()]).unwrap();
     let three = ndarray::concatenate(ndarray::Axis(0), &[one.view(), one.view(), one.view()]).unwrap();
@@ -109,7 +129,8 @@ fn shapes_follow_the_input() {
         }
     }
     // The convolutional part takes any size; the InnerProduct explains why 64×64 does not fit.
-    let m = caffe::load(&cifar(&sh, "cifar10_quick.prototxt"), &cifar(&sh, "cifar10_quick_iter_4000.caffemodel")).unwrap();
+    let m =
+        caffe::load(&cifar(&sh, "cifar10_quick.prototxt"), &cifar(&sh, "cifar10_quick_iter_4000.caffemodel")).unwrap();
     let e = engine::forward(&m.graph, vec![ArrayD::zeros(IxDyn(&[1, 3, 64, 64]))]).unwrap_err();
     assert!(e.message.contains("'ip1'") && e.message.contains("4096 features") && e.message.contains("1024"), "{e}");
     let e = engine::forward(&m.graph, vec![ArrayD::zeros(IxDyn(&[1, 1, 32, 32]))]).unwrap_err();

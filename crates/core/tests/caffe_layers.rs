@@ -24,7 +24,8 @@ fn check_net(net: &str) -> Vec<(String, f32)> {
     let entry = &m["nets"][net];
     assert!(entry.is_object(), "net '{net}' is not in the manifest");
     let file = |k: &str| dir.join(entry[k].as_str().unwrap());
-    let model = caffe::load(&read(&file("prototxt")), &read(&file("caffemodel"))).unwrap_or_else(|e| panic!("{net}: {e}"));
+    let model =
+        caffe::load(&read(&file("prototxt")), &read(&file("caffemodel"))).unwrap_or_else(|e| panic!("{net}: {e}"));
     let want_format = entry["format"].as_str().unwrap();
     assert!(model.format.contains(&format!("{want_format} prototxt")), "{net}: loaded as {}", model.format);
     assert!(model.format.contains(&format!("binary {want_format} .caffemodel")), "{net}: loaded as {}", model.format);
@@ -42,7 +43,8 @@ fn check_net(net: &str) -> Vec<(String, f32)> {
     for (value, err) in &report {
         println!("{net:>14} {value:<16} max|ours − ref| / max(1, max|ref|) = {err:.2e}");
     }
-    let bad: Vec<String> = report.iter().filter(|(_, e)| e.is_nan() || *e > TOL).map(|(v, e)| format!("{v}: {e:e}")).collect();
+    let bad: Vec<String> =
+        report.iter().filter(|(_, e)| e.is_nan() || *e > TOL).map(|(v, e)| format!("{v}: {e:e}")).collect();
     assert!(bad.is_empty(), "{net}: over {TOL:e}: {}", bad.join(", "));
     report
 }

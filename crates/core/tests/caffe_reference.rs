@@ -10,8 +10,11 @@ fn check_model(key: &str) -> Vec<(String, String, f32)> {
     let Some(sh) = shared() else { return vec![] };
     let m = manifest(&sh);
     let entry = &m["models"][key];
-    let model = caffe::load(&read(&sh.join(entry["prototxt"].as_str().unwrap())), &read(&sh.join(entry["weights"].as_str().unwrap())))
-        .unwrap_or_else(|e| panic!("{key}: {e}"));
+    let model = caffe::load(
+        &read(&sh.join(entry["prototxt"].as_str().unwrap())),
+        &read(&sh.join(entry["weights"].as_str().unwrap())),
+    )
+    .unwrap_or_else(|e| panic!("{key}: {e}"));
     let mut report = vec![];
     for (img, spec) in entry["images"].as_object().unwrap() {
         let input = npy(&sh.join(spec["input"].as_str().unwrap()));

@@ -60,7 +60,16 @@ struct TileJs {
 
 impl Default for TileJs {
     fn default() -> Self {
-        TileJs { norm: "global".into(), pad: 1, pad_value: 1.0, zoom: 1, start: 0, count: None, mode: "auto".into(), channel_order: "BGR".into() }
+        TileJs {
+            norm: "global".into(),
+            pad: 1,
+            pad_value: 1.0,
+            zoom: 1,
+            start: 0,
+            count: None,
+            mode: "auto".into(),
+            channel_order: "BGR".into(),
+        }
     }
 }
 
@@ -124,7 +133,12 @@ impl Model {
         let t = &self.inner.transform;
         to_js(&SummaryJs {
             summary: summary::summarize(&self.inner).map_err(js_error)?,
-            transform: TransformJs { scale: t.scale, mean_values: t.mean_values.clone(), mean_file: t.mean_file.clone(), crop_size: t.crop_size },
+            transform: TransformJs {
+                scale: t.scale,
+                mean_values: t.mean_values.clone(),
+                mean_file: t.mean_file.clone(),
+                crop_size: t.crop_size,
+            },
             channel_order: match self.inner.default_channel_order() {
                 ChannelOrder::Rgb => "RGB",
                 ChannelOrder::Bgr => "BGR",
@@ -136,7 +150,8 @@ impl Model {
     pub fn tile(&self, layer: &str, opts: JsValue) -> Result<JsValue, JsError> {
         let o: TileJs = if opts.is_undefined() || opts.is_null() { TileJs::default() } else { from_js(opts)? };
         let node = self.inner.graph.node(layer).ok_or_else(|| JsError::new(&format!("no layer named '{layer}'")))?;
-        let weights = node.weights.first().ok_or_else(|| JsError::new(&format!("layer '{layer}' has no weights to tile")))?;
+        let weights =
+            node.weights.first().ok_or_else(|| JsError::new(&format!("layer '{layer}' has no weights to tile")))?;
         let opts = TileOptions {
             norm: if o.norm == "tile" { Norm::Tile } else { Norm::Global },
             pad: o.pad,
@@ -152,7 +167,13 @@ impl Model {
             channel_order: order(&o.channel_order)?,
         };
         let g = tile::tile_filters(weights, &opts).map_err(|e| js_error(e.context(format!("layer '{layer}'"))))?;
-        to_js(&GridJs { width: g.image.width, height: g.image.height, rgba: g.image.data, tiles: g.tiles, grid: g.side })
+        to_js(&GridJs {
+            width: g.image.width,
+            height: g.image.height,
+            rgba: g.image.data,
+            tiles: g.tiles,
+            grid: g.side,
+        })
     }
 
     /// Uses a mean.binaryproto for pixel-wise mean subtraction in [`Model::predict`].

@@ -6,9 +6,13 @@ use crate::Tensor;
 #[derive(Debug, Clone, PartialEq)]
 pub enum Activation {
     /// max(x, 0) + negative_slope · min(x, 0)
-    Relu { negative_slope: f32 },
+    Relu {
+        negative_slope: f32,
+    },
     /// ReLU with a learned slope per channel (weights[0]), or one shared slope.
-    PRelu { channel_shared: bool },
+    PRelu {
+        channel_shared: bool,
+    },
     Sigmoid,
     Tanh,
 }

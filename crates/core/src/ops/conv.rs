@@ -19,7 +19,14 @@ pub struct Conv {
 }
 
 /// Output length of a strided, padded, dilated window over `len` (floor rounding).
-pub fn conv_out_len(len: usize, kernel: usize, stride: usize, pad_begin: usize, pad_end: usize, dilation: usize) -> Option<usize> {
+pub fn conv_out_len(
+    len: usize,
+    kernel: usize,
+    stride: usize,
+    pad_begin: usize,
+    pad_end: usize,
+    dilation: usize,
+) -> Option<usize> {
     let extent = dilation * (kernel - 1) + 1;
     let padded = len + pad_begin + pad_end;
     if stride == 0 || kernel == 0 || padded < extent {
@@ -52,7 +59,11 @@ impl Conv {
             _ => bail!(
                 input,
                 "input {} is smaller than the {}×{} kernel (padding {:?}, dilation {:?})",
-                fmt_shape(input), self.kernel[0], self.kernel[1], self.pads, self.dilation
+                fmt_shape(input),
+                self.kernel[0],
+                self.kernel[1],
+                self.pads,
+                self.dilation
             ),
         }
     }
@@ -76,7 +87,15 @@ impl Conv {
         let k = cg * self.kernel[0] * self.kernel[1];
         let weight = contiguous(&weights[0]);
         if weight.len() != m * k {
-            bail!(model, "weights hold {} values, expected {}×{}×{}×{}", weight.len(), m, cg, self.kernel[0], self.kernel[1]);
+            bail!(
+                model,
+                "weights hold {} values, expected {}×{}×{}×{}",
+                weight.len(),
+                m,
+                cg,
+                self.kernel[0],
+                self.kernel[1]
+            );
         }
         let xs = contiguous(x);
         let mut out = vec![0f32; n * m * oh * ow];

@@ -14,11 +14,8 @@ impl BatchNorm {
         let (mean, var) = (contiguous(&weights[0]), contiguous(&weights[1]));
         let sf = weights.get(2).and_then(|t| t.iter().next().copied()).unwrap_or(1.0);
         let f = if sf == 0.0 { 0.0 } else { 1.0 / sf };
-        let coeffs: Vec<(f32, f32)> = mean
-            .iter()
-            .zip(var.iter())
-            .map(|(m, v)| (m * f, 1.0 / (v * f + self.eps).sqrt()))
-            .collect();
+        let coeffs: Vec<(f32, f32)> =
+            mean.iter().zip(var.iter()).map(|(m, v)| (m * f, 1.0 / (v * f + self.eps).sqrt())).collect();
         per_channel(x, 1, |c, v| (v - coeffs[c].0) * coeffs[c].1)
     }
 }
@@ -68,7 +65,12 @@ impl Scale {
         let want: usize = inputs[0][a..e].iter().product();
         let have = match inputs.get(1) {
             Some(s) if *s != &inputs[0][a..e] => {
-                bail!(input, "the scale input {} does not match axes {a}..{e} of {}", fmt_shape(s), fmt_shape(inputs[0]))
+                bail!(
+                    input,
+                    "the scale input {} does not match axes {a}..{e} of {}",
+                    fmt_shape(s),
+                    fmt_shape(inputs[0])
+                )
             }
             Some(s) => s.iter().product(),
             None => weights.first().map_or(want, |w| w.len()),

@@ -37,7 +37,14 @@ pub struct Switches {
 }
 
 /// Pooled length with ceil or floor rounding; a last window starting inside the end padding is dropped.
-pub fn pool_out_len(len: usize, kernel: usize, stride: usize, pad_begin: usize, pad_end: usize, ceil: bool) -> Option<usize> {
+pub fn pool_out_len(
+    len: usize,
+    kernel: usize,
+    stride: usize,
+    pad_begin: usize,
+    pad_end: usize,
+    ceil: bool,
+) -> Option<usize> {
     let padded = len + pad_begin + pad_end;
     if stride == 0 || kernel == 0 || padded < kernel {
         return None;
@@ -128,7 +135,11 @@ impl Pool {
                 }
             }
         }
-        let sw = (self.kind == PoolKind::Max).then(|| Switches { shape: out_shape.clone(), input_hw: [h, w], index: switches });
+        let sw = (self.kind == PoolKind::Max).then(|| Switches {
+            shape: out_shape.clone(),
+            input_hw: [h, w],
+            index: switches,
+        });
         Ok((tensor(&out_shape, out), sw))
     }
 }

@@ -133,7 +133,12 @@ impl Slice {
             (1..n_outputs).map(|i| i * len / n_outputs).collect()
         } else {
             if self.points.len() + 1 != n_outputs {
-                bail!(model, "{} slice points need {} tops, the layer has {n_outputs}", self.points.len(), self.points.len() + 1);
+                bail!(
+                    model,
+                    "{} slice points need {} tops, the layer has {n_outputs}",
+                    self.points.len(),
+                    self.points.len() + 1
+                );
             }
             self.points.clone()
         };

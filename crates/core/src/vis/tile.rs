@@ -43,7 +43,16 @@ pub struct TileOptions {
 
 impl Default for TileOptions {
     fn default() -> Self {
-        TileOptions { norm: Norm::Global, pad: 1, pad_value: 1.0, zoom: 1, start: 0, count: None, mode: TileMode::Auto, channel_order: ChannelOrder::Bgr }
+        TileOptions {
+            norm: Norm::Global,
+            pad: 1,
+            pad_value: 1.0,
+            zoom: 1,
+            start: 0,
+            count: None,
+            mode: TileMode::Auto,
+            channel_order: ChannelOrder::Bgr,
+        }
     }
 }
 
@@ -124,7 +133,11 @@ pub fn vis_square(mut tiles: Array4<f32>, opts: &TileOptions) -> Grid {
             let (i, y, x) = ((gy / th) * side + gx / tw, gy % th, gx % tw);
             let px = if i < n && y < h && x < w {
                 let t = tiles.slice(s![i, y, x, ..]);
-                if ch == 3 { [to_byte(t[0]), to_byte(t[1]), to_byte(t[2])] } else { [to_byte(t[0]); 3] }
+                if ch == 3 {
+                    [to_byte(t[0]), to_byte(t[1]), to_byte(t[2])]
+                } else {
+                    [to_byte(t[0]); 3]
+                }
             } else {
                 [pad; 3]
             };

@@ -1,13 +1,34 @@
 //! Maps each Caffe layer type to an engine op.
 
-use super::proto::{eltwise_parameter::EltwiseOp, lrn_parameter::NormRegion, pooling_parameter::{PoolMethod, RoundMode}, LayerParameter};
+use super::proto::{
+    eltwise_parameter::EltwiseOp,
+    lrn_parameter::NormRegion,
+    pooling_parameter::{PoolMethod, RoundMode},
+    LayerParameter,
+};
 use crate::ops::{self, lrn::LrnRegion, Activation, Op, PoolKind};
 use crate::{bail, Result};
 
 /// Layer types the engine runs.
 pub const SUPPORTED: &[&str] = &[
-    "Convolution", "Pooling", "ReLU", "PReLU", "Sigmoid", "TanH", "LRN", "InnerProduct", "Softmax", "Dropout",
-    "Flatten", "Reshape", "Concat", "Eltwise", "BatchNorm", "Scale", "Split", "Slice",
+    "Convolution",
+    "Pooling",
+    "ReLU",
+    "PReLU",
+    "Sigmoid",
+    "TanH",
+    "LRN",
+    "InnerProduct",
+    "Softmax",
+    "Dropout",
+    "Flatten",
+    "Reshape",
+    "Concat",
+    "Eltwise",
+    "BatchNorm",
+    "Scale",
+    "Split",
+    "Slice",
 ];
 
 /// Layer types that feed data in training; in a deploy net they become inputs.
@@ -16,8 +37,16 @@ pub const DATA_LAYERS: &[&str] =
 
 /// Layer types that only score training; a deploy net drops them.
 pub const TRAINING_ONLY: &[&str] = &[
-    "SoftmaxWithLoss", "Accuracy", "EuclideanLoss", "SigmoidCrossEntropyLoss", "HingeLoss", "InfogainLoss",
-    "ContrastiveLoss", "MultinomialLogisticLoss", "Silence", "HDF5Output",
+    "SoftmaxWithLoss",
+    "Accuracy",
+    "EuclideanLoss",
+    "SigmoidCrossEntropyLoss",
+    "HingeLoss",
+    "InfogainLoss",
+    "ContrastiveLoss",
+    "MultinomialLogisticLoss",
+    "Silence",
+    "HDF5Output",
 ];
 
 /// Picks Caffe's (h, w) from a repeated field, its _h/_w overrides and a default.
@@ -29,7 +58,12 @@ fn hw(repeated: &[u32], h: Option<u32>, w: Option<u32>, default: u32, what: &str
         [] => Ok([default as usize; 2]),
         [v] => Ok([*v as usize; 2]),
         [a, b] => Ok([*a as usize, *b as usize]),
-        _ => bail!(unsupported, "layer '{layer}': {} {what} values means a {}-D convolution; only 2-D is supported", repeated.len(), repeated.len()),
+        _ => bail!(
+            unsupported,
+            "layer '{layer}': {} {what} values means a {}-D convolution; only 2-D is supported",
+            repeated.len(),
+            repeated.len()
+        ),
     }
 }
 
@@ -39,7 +73,11 @@ pub fn op_for(l: &LayerParameter) -> Result<Op> {
         "Convolution" => {
             let p = l.convolution_param.clone().unwrap_or_default();
             if p.axis() != 1 {
-                bail!(unsupported, "layer '{name}': convolution over axis {} (only axis 1, NCHW, is supported)", p.axis());
+                bail!(
+                    unsupported,
+                    "layer '{name}': convolution over axis {} (only axis 1, NCHW, is supported)",
+                    p.axis()
+                );
             }
             let kernel = hw(&p.kernel_size, p.kernel_h, p.kernel_w, 0, "kernel_size", name)?;
             if kernel.contains(&0) {
@@ -61,7 +99,9 @@ pub fn op_for(l: &LayerParameter) -> Result<Op> {
             let kind = match p.pool() {
                 PoolMethod::Max => PoolKind::Max,
                 PoolMethod::Ave => PoolKind::Average,
-                PoolMethod::Stochastic => bail!(unsupported, "layer '{name}': STOCHASTIC pooling is not supported (MAX and AVE are)"),
+                PoolMethod::Stochastic => {
+                    bail!(unsupported, "layer '{name}': STOCHASTIC pooling is not supported (MAX and AVE are)")
+                }
             };
             let kernel = hw(p.kernel_size.as_slice(), p.kernel_h, p.kernel_w, 0, "kernel_size", name)?;
             let global = p.global_pooling();
@@ -79,8 +119,12 @@ pub fn op_for(l: &LayerParameter) -> Result<Op> {
                 count_include_pad: true,
             })
         }
-        "ReLU" => Op::Activation(Activation::Relu { negative_slope: l.relu_param.unwrap_or_default().negative_slope() }),
-        "PReLU" => Op::Activation(Activation::PRelu { channel_shared: l.prelu_param.clone().unwrap_or_default().channel_shared() }),
+        "ReLU" => {
+            Op::Activation(Activation::Relu { negative_slope: l.relu_param.unwrap_or_default().negative_slope() })
+        }
+        "PReLU" => Op::Activation(Activation::PRelu {
+            channel_shared: l.prelu_param.clone().unwrap_or_default().channel_shared(),
+        }),
         "Sigmoid" => Op::Activation(Activation::Sigmoid),
         "TanH" => Op::Activation(Activation::Tanh),
         "LRN" => {

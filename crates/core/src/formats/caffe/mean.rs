@@ -7,8 +7,7 @@ use prost::Message;
 
 /// Reads a mean file as a C×H×W tensor (a leading batch of 1 is dropped).
 pub fn read_mean(bytes: &[u8]) -> Result<Tensor> {
-    let proto = BlobProto::decode(bytes)
-        .map_err(|e| Error::format(format!("not a readable mean.binaryproto: {e}")))?;
+    let proto = BlobProto::decode(bytes).map_err(|e| Error::format(format!("not a readable mean.binaryproto: {e}")))?;
     let b = blob(&proto).map_err(|e| e.context("mean.binaryproto"))?;
     let mut shape = b.shape.clone();
     while shape.len() > 3 && shape[0] == 1 {

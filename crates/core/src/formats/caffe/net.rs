@@ -60,7 +60,13 @@ impl Builder {
 
 fn shape_of(dims: &[i64], what: &str) -> Result<Vec<usize>> {
     dims.iter()
-        .map(|&d| if d > 0 { Ok(d as usize) } else { Err(Error::model(format!("{what} has a non-positive dimension in {dims:?}"))) })
+        .map(|&d| {
+            if d > 0 {
+                Ok(d as usize)
+            } else {
+                Err(Error::model(format!("{what} has a non-positive dimension in {dims:?}")))
+            }
+        })
         .collect()
 }
 
@@ -71,7 +77,10 @@ fn net_inputs(net: &NetParameter) -> Result<Vec<(String, Vec<usize>)>> {
         let shape = if let Some(s) = net.input_shape.get(i) {
             shape_of(&s.dim, &format!("input_shape of '{name}'"))?
         } else if net.input_dim.len() >= 4 * (i + 1) {
-            shape_of(&net.input_dim[4 * i..4 * i + 4].iter().map(|&d| d as i64).collect::<Vec<_>>(), &format!("input_dim of '{name}'"))?
+            shape_of(
+                &net.input_dim[4 * i..4 * i + 4].iter().map(|&d| d as i64).collect::<Vec<_>>(),
+                &format!("input_dim of '{name}'"),
+            )?
         } else {
             bail!(model, "input '{name}' has no input_shape or input_dim");
         };
@@ -96,7 +105,11 @@ fn data_layer_shape(l: &LayerParameter) -> Option<Vec<usize>> {
 }
 
 pub fn build(net: &NetParameter, layers: &[LayerParameter], mut blobs: BlobMap) -> Result<Draft> {
-    let mut b = Builder { graph: Graph { name: net.name().to_string(), ..Graph::default() }, current: HashMap::new(), names: HashSet::new() };
+    let mut b = Builder {
+        graph: Graph { name: net.name().to_string(), ..Graph::default() },
+        current: HashMap::new(),
+        names: HashSet::new(),
+    };
     let mut declared = Vec::new();
     let mut crop = Vec::new();
     let mut notes = Vec::new();
@@ -166,7 +179,13 @@ pub fn build(net: &NetParameter, layers: &[LayerParameter], mut blobs: BlobMap) 
         let inputs = l
             .bottom
             .iter()
-            .map(|x| b.current.get(x).copied().ok_or_else(|| Error::model(format!("layer '{name}' ({ty}) reads blob '{x}', which no earlier layer or input produces"))))
+            .map(|x| {
+                b.current.get(x).copied().ok_or_else(|| {
+                    Error::model(format!(
+                        "layer '{name}' ({ty}) reads blob '{x}', which no earlier layer or input produces"
+                    ))
+                })
+            })
             .collect::<Result<Vec<_>>>()?;
         if inputs.is_empty() {
             bail!(model, "layer '{name}' ({ty}) has no bottom blob");
@@ -217,7 +236,11 @@ impl Draft {
             let ctx = format!("layer '{}' ({})", node.name, node.type_name);
             let ins: Vec<&[usize]> = node.inputs.iter().map(|&v| shapes[v].as_deref().unwrap()).collect();
             if self.missing.contains(&i) {
-                bail!(model, "{ctx} has no weights in the weights file (layers with weights there: {})", self.available.join(", "));
+                bail!(
+                    model,
+                    "{ctx} has no weights in the weights file (layers with weights there: {})",
+                    self.available.join(", ")
+                );
             }
             let expected = match &node.op {
                 _ if node.weights.is_empty() => vec![],
@@ -227,13 +250,23 @@ impl Draft {
             };
             if !node.weights.is_empty() {
                 if node.weights.len() != expected.len() {
-                    bail!(model, "{ctx}: the weights file has {} blobs for it, the prototxt implies {} ({})", node.weights.len(), expected.len(),
-                        expected.iter().map(|s| fmt_shape(s)).collect::<Vec<_>>().join(", "));
+                    bail!(
+                        model,
+                        "{ctx}: the weights file has {} blobs for it, the prototxt implies {} ({})",
+                        node.weights.len(),
+                        expected.len(),
+                        expected.iter().map(|s| fmt_shape(s)).collect::<Vec<_>>().join(", ")
+                    );
                 }
                 for (j, (w, want)) in node.weights.iter().zip(&expected).enumerate() {
                     let blob = Blob { shape: w.shape().to_vec(), legacy: self.legacy[i][j], data: vec![] };
                     if !blob.fits(want) {
-                        bail!(model, "{ctx}: blob {j} has shape {} in the weights file, but the prototxt implies {}", fmt_shape(w.shape()), fmt_shape(want));
+                        bail!(
+                            model,
+                            "{ctx}: blob {j} has shape {} in the weights file, but the prototxt implies {}",
+                            fmt_shape(w.shape()),
+                            fmt_shape(want)
+                        );
                     }
                 }
             }

@@ -1,7 +1,9 @@
 //! Net definitions: the text prototxt, V1 (`layers {}` with enum types) upgraded to V2 (`layer {}`),
 //! and the phase rules that pick a net's TEST layers.
 
-use super::proto::{v1_layer_parameter::LayerType, LayerParameter, NetParameter, NetStateRule, Phase, V1LayerParameter, DESCRIPTORS};
+use super::proto::{
+    v1_layer_parameter::LayerType, LayerParameter, NetParameter, NetStateRule, Phase, V1LayerParameter, DESCRIPTORS,
+};
 use crate::{bail, Error, Result};
 use prost::Message;
 use prost_reflect::{DescriptorPool, DynamicMessage};
@@ -9,7 +11,9 @@ use prost_reflect::{DescriptorPool, DynamicMessage};
 /// Parses a text prototxt.
 pub fn parse_text(bytes: &[u8]) -> Result<NetParameter> {
     let text = std::str::from_utf8(bytes).map_err(|_| {
-        Error::format("the net definition is binary data, not a text .prototxt (was a .caffemodel given as the prototxt?)")
+        Error::format(
+            "the net definition is binary data, not a text .prototxt (was a .caffemodel given as the prototxt?)",
+        )
     })?;
     if text.trim().is_empty() {
         bail!(format, "the .prototxt is empty");

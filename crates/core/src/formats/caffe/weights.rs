@@ -22,7 +22,9 @@ const HDF5_MAGIC: &[u8] = b"\x89HDF\r\n\x1a\n";
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WeightsFormat {
     /// Binary protobuf NetParameter; `v1` when its layers use the legacy `layers` field.
-    Binary { v1: bool },
+    Binary {
+        v1: bool,
+    },
     Hdf5,
 }
 
@@ -94,11 +96,8 @@ pub fn blob(b: &BlobProto) -> Result<Blob> {
     } else {
         (dims(&[b.num() as i64, b.channels() as i64, b.height() as i64, b.width() as i64])?, true)
     };
-    let data: Vec<f32> = if !b.data.is_empty() {
-        b.data.clone()
-    } else {
-        b.double_data.iter().map(|&v| v as f32).collect()
-    };
+    let data: Vec<f32> =
+        if !b.data.is_empty() { b.data.clone() } else { b.double_data.iter().map(|&v| v as f32).collect() };
     let count = shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
     if count != Some(data.len()) {
         bail!(format, "holds {} values but its shape {:?} needs {:?}", data.len(), shape, count);
@@ -115,7 +114,8 @@ fn dims(d: &[i64]) -> Result<Vec<usize>> {
 /// A mostly printable prefix means a text file.
 fn looks_like_text(bytes: &[u8]) -> bool {
     let head = &bytes[..bytes.len().min(512)];
-    let printable = head.iter().filter(|&&c| c == b'\n' || c == b'\t' || c == b'\r' || (0x20..0x7f).contains(&c)).count();
+    let printable =
+        head.iter().filter(|&&c| c == b'\n' || c == b'\t' || c == b'\r' || (0x20..0x7f).contains(&c)).count();
     printable == head.len()
 }
 
