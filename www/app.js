@@ -2,8 +2,6 @@
 
 const $ = (id) => document.getElementById(id);
 
-const CIFAR10 = ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'];
-
 // Promise-based client of worker.js; starts a new worker after a crash or trap.
 class Engine {
   #worker = null;
@@ -185,7 +183,7 @@ function showModel(summary) {
   $('layers').tBodies[0].replaceChildren(...rows);
   $('network-section').hidden = false;
 
-  const order = summary.channelOrder ?? (/cifar/i.test(summary.name) ? 'RGB' : 'BGR');
+  const order = summary.channelOrder;
   $('channel-order').value = order;
   showPreprocessing(summary, order);
   const first = summary.layers.find((l) => l.filters);
@@ -245,7 +243,7 @@ async function drawFilters() {
     canvas.width = t.width;
     canvas.height = t.height;
     canvas.getContext('2d').putImageData(new ImageData(new Uint8ClampedArray(t.rgba), t.width, t.height), 0, 0);
-    const grid = Array.isArray(t.grid) ? t.grid.join('×') : `${t.grid}×${t.grid}`;
+    const grid = `${t.grid}×${t.grid}`;
     canvas.dataset.tiles = t.tiles;
     canvas.dataset.grid = grid;
     canvas.dataset.layer = layer;
@@ -303,9 +301,7 @@ async function addImages(files) {
   await runPredictions();
 }
 
-function labelOf(index, classes) {
-  return classes === 10 && /cifar/i.test(state.summary.name) ? CIFAR10[index] : `class ${index}`;
-}
+const labelOf = (index) => state.summary.labels?.[index] ?? `class ${index}`;
 
 const percent = (p) => `${(p * 100).toFixed(1)}%`;
 
@@ -332,8 +328,8 @@ async function runPredictions() {
       const r = await engine.call('predict', { image: file, pre });
       if (run !== state.predictRun) return;
       const [best] = r.top;
-      const top5 = r.top.map((t) => `${labelOf(t.index, r.probs.length)} ${percent(t.prob)}`);
-      cells[1].textContent = labelOf(best.index, r.probs.length);
+      const top5 = r.top.map((t) => `${labelOf(t.index)} ${percent(t.prob)}`);
+      cells[1].textContent = labelOf(best.index);
       cells[2].textContent = percent(best.prob);
       cells[3].append(el('details', el('summary', 'top-5'), el('ol', ...top5.map((t) => el('li', t)))));
       row.title = top5.join('\n');

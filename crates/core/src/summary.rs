@@ -35,6 +35,8 @@ pub struct Summary {
     pub inputs: Vec<Tensor>,
     pub layers: Vec<LayerRow>,
     pub params: usize,
+    /// Class names for the last layer's outputs, when a built-in label set fits.
+    pub labels: Option<Vec<String>>,
 }
 
 /// The table at the model's default input shapes (batch 1).
@@ -61,6 +63,10 @@ pub fn summarize(model: &Model) -> Result<Summary> {
         notes: model.notes.clone(),
         inputs: g.inputs.iter().map(|(v, _)| tensor(*v)).collect(),
         params: layers.iter().map(|l| l.params).sum(),
+        labels: layers
+            .last()
+            .and_then(|l| crate::labels::for_model(&g.name, l.outputs[0].shape.iter().skip(1).product()))
+            .map(|names| names.iter().map(|s| s.to_string()).collect()),
         layers,
     })
 }
