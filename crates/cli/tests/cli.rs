@@ -177,3 +177,37 @@ fn bad_input_fails_cleanly() {
     }
     ok(&zfvis(&["info", s(&proto), s(&good)]));
 }
+
+#[test]
+fn image_preprocessing_reproduces_the_reference_inputs() {
+    let Some(sh) = shared() else { return };
+    let cases = [
+        // cifar10_quick: RGB planes, 0..255 minus the pixel-wise mean, no scale.
+        (
+            "caffe/cifar10_quick/cifar10_quick.prototxt",
+            "caffe/cifar10_quick/cifar10_quick_iter_5000_v1.caffemodel",
+            "images/cifar10/cat_0000.jpg",
+            "reference/cifar10_quick_iter_5000_v1/cat_0000/input.npy",
+            vec!["--mean", "MEAN", "--channel-order", "RGB"],
+        ),
+        // LeNet: grey × 1/256.
+        (
+            "caffe/lenet/lenet.prototxt",
+            "caffe/lenet/lenet_iter_10000.caffemodel",
+            "images/mnist/wonnx_5.jpg",
+            "reference/lenet/wonnx_5/input.npy",
+            vec!["--scale", "0.00390625"],
+        ),
+    ];
+    let mean = sh.join("fixtures/caffe/cifar10_quick/mean_approx.binaryproto");
+    for (proto, weights, image, reference, flags) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let f = |p: &str| sh.join("fixtures").join(p);
+        let (proto, weights, image) = (f(proto), f(weights), f(image));
+        let mut args = vec!["forward", s(&proto), s(&weights), "--dump", s(dir.path()), "--image", s(&image)];
+        args.extend(flags.iter().map(|a| if *a == "MEAN" { s(&mean) } else { a }));
+        ok(&zfvis(&args));
+        let (got, want) = (npy(&dir.path().join("data.npy")), npy(&sh.join(reference)));
+        assert_eq!(rel_err(&got, &want), 0.0, "{}", image.display());
+    }
+}

@@ -147,3 +147,59 @@ fn mean_binaryproto_equals_the_npy() {
     assert_eq!(a.shape(), &[3, 32, 32]);
     assert_eq!(rel_err(&a, &b), 0.0);
 }
+
+#[test]
+fn all_three_input_forms_and_double_data_load_alike() {
+    use prost::Message;
+    use zfvis_core::formats::caffe::proto::NetParameter;
+    let Some(sh) = shared() else { return };
+    let deploy = String::from_utf8(cifar(&sh, "cifar10_quick.prototxt")).unwrap();
+    let weights = cifar(&sh, "cifar10_quick_iter_4000.caffemodel");
+    let input_layer = "layer {\n  name: \"data\"\n  type: \"Input\"\n  top: \"data\"\n  input_param { shape: { dim: 1 dim: 3 dim: 32 dim: 32 } }\n}\n";
+    assert!(deploy.contains(input_layer));
+    let forms = [
+        deploy.clone(),
+        deploy.replace(input_layer, "input: \"data\"\ninput_shape { dim: 1 dim: 3 dim: 32 dim: 32 }\n"),
+        deploy.replace(input_layer, "input: \"data\"\ninput_dim: 10\ninput_dim: 3\ninput_dim: 32\ninput_dim: 32\n"),
+    ];
+    // The same weights stored as double_data.
+    let mut net = NetParameter::decode(weights.as_slice()).unwrap();
+    for l in &mut net.layer {
+        for b in &mut l.blobs {
+            b.double_data = b.data.drain(..).map(f64::from).collect();
+        }
+    }
+    let doubles = net.encode_to_vec();
+    let reference = caffe::load(forms[0].as_bytes(), &weights).unwrap();
+    for (i, proto) in forms.iter().enumerate() {
+        for w in [&weights, &doubles] {
+            let m = caffe::load(proto.as_bytes(), w).unwrap();
+            assert_eq!(m.graph.default_input_shapes(), vec![vec![1, 3, 32, 32]], "form {i}");
+            for (a, b) in m.graph.nodes.iter().zip(&reference.graph.nodes) {
+                assert_eq!(a.name, b.name);
+                assert_eq!(a.weights, b.weights, "form {i}, layer {}", a.name);
+            }
+        }
+    }
+}
+
+#[test]
+fn max_pooling_switches_take_the_first_maximum() {
+    use zfvis_core::ops::{Pool, PoolKind};
+    // A 4×4 plane of ties except one larger value; 3×3 windows, stride 2, Caffe's ceil rounding → 2×2.
+    let mut x = ArrayD::<f32>::zeros(IxDyn(&[1, 1, 4, 4]));
+    x[[0, 0, 3, 3]] = 1.0;
+    let pool = Pool {
+        kind: PoolKind::Max,
+        kernel: [3, 3],
+        stride: [2, 2],
+        pads: [0; 4],
+        ceil: true,
+        global: false,
+        count_include_pad: true,
+    };
+    let (y, sw) = pool.forward(&x).unwrap();
+    assert_eq!(y.shape(), &[1, 1, 2, 2]);
+    // Windows start at (0,0), (0,2), (2,0), (2,2); ties pick the window's first cell in row-major order.
+    assert_eq!(sw.unwrap().index, vec![0, 2, 8, 15]);
+}
