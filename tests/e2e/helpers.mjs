@@ -99,3 +99,14 @@ export async function canvasPixels(page) {
   });
   return { width, height, rgba: Buffer.from(base64, 'base64') };
 }
+
+// A little-endian float32 .npy file as {shape, data}.
+export function readNpy(path) {
+  const buf = readFileSync(path);
+  const headerLen = buf.readUInt16LE(8);
+  const header = buf.toString('latin1', 10, 10 + headerLen);
+  if (!header.includes("'descr': '<f4'") || header.includes("'fortran_order': True")) throw new Error(`${path}: not a C-order float32 .npy`);
+  const shape = header.match(/'shape': \(([^)]*)\)/)[1].split(',').filter((d) => d.trim()).map(Number);
+  const start = 10 + headerLen;
+  return { shape, data: new Float32Array(buf.buffer.slice(buf.byteOffset + start, buf.byteOffset + buf.length)) };
+}
