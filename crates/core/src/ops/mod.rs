@@ -64,9 +64,10 @@ impl Op {
         match self {
             Op::Conv(o) => one(o.output_shape(inputs[0])),
             Op::Pool(o) => one(o.output_shape(inputs[0])),
-            Op::Lrn(_) | Op::Activation(_) | Op::Softmax(_) | Op::Identity | Op::BatchNorm(_) => {
-                one(Ok(inputs[0].to_vec()))
+            Op::BatchNorm(_) | Op::Activation(Activation::PRelu { .. }) | Op::Lrn(_) => {
+                one(per_channel_shape(self, inputs[0], weights))
             }
+            Op::Activation(_) | Op::Softmax(_) | Op::Identity => one(Ok(inputs[0].to_vec())),
             Op::Scale(o) => one(o.output_shape(inputs, weights)),
             Op::InnerProduct(o) => one(o.output_shape(inputs[0], weights)),
             Op::Split => Ok(vec![inputs[0].to_vec(); n_outputs]),
@@ -118,6 +119,24 @@ impl Op {
             Op::Scale(o) => one(o.forward(inputs, weights)?),
         })
     }
+}
+
+/// Ops that work per channel need an N×C×… input whose C matches their per-channel weights.
+fn per_channel_shape(op: &Op, input: &[usize], weights: &[Tensor]) -> Result<Vec<usize>> {
+    let Some(&c) = input.get(1) else {
+        crate::bail!(input, "expects an N×C×… input, got shape {}", fmt_shape(input));
+    };
+    let per_channel = match op {
+        Op::BatchNorm(_) => weights.iter().take(2).map(|w| w.len()).collect(),
+        Op::Activation(Activation::PRelu { channel_shared: false }) => {
+            weights.iter().take(1).map(|w| w.len()).collect()
+        }
+        _ => vec![],
+    };
+    if let Some(n) = per_channel.into_iter().find(|&n| n != c) {
+        crate::bail!(input, "input {} has {c} channels, the weights have {n}", fmt_shape(input));
+    }
+    Ok(input.to_vec())
 }
 
 /// Resolves a possibly negative axis against a rank.
