@@ -43,3 +43,59 @@ impl Activation {
         }
     }
 }
+
+/// How a backward pass treats rectifiers (ReLU, leaky ReLU, PReLU).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReluRule {
+    /// The true gradient: the signal passes where the input was positive.
+    Gradient,
+    /// Zeiler & Fergus: the rectifier applied to the signal itself.
+    Deconvnet,
+    /// Springenberg et al.: both, positive input and positive signal.
+    Guided,
+}
+
+impl Activation {
+    pub fn backward(&self, x: &Tensor, y: &Tensor, g: &Tensor, weights: &[Tensor], rule: ReluRule) -> Tensor {
+        let rectify = |xv: f32, gv: f32, slope: f32| match rule {
+            ReluRule::Gradient => {
+                if xv > 0.0 {
+                    gv
+                } else {
+                    gv * slope
+                }
+            }
+            ReluRule::Deconvnet => {
+                if gv > 0.0 {
+                    gv
+                } else {
+                    gv * slope
+                }
+            }
+            ReluRule::Guided => {
+                if xv > 0.0 && gv > 0.0 {
+                    gv
+                } else {
+                    0.0
+                }
+            }
+        };
+        let mut dx = g.as_standard_layout().into_owned();
+        match self {
+            Activation::Relu { negative_slope } => dx.zip_mut_with(x, |d, &xv| *d = rectify(xv, *d, *negative_slope)),
+            Activation::PRelu { channel_shared } => {
+                let slope = contiguous(&weights[0]);
+                let c = x.shape().get(1).copied().unwrap_or(1);
+                let inner: usize = x.shape().iter().skip(2).product();
+                let xs = contiguous(x);
+                for (i, d) in dx.as_slice_mut().unwrap().iter_mut().enumerate() {
+                    let a = if *channel_shared { slope[0] } else { slope[(i / inner.max(1)) % c] };
+                    *d = rectify(xs[i], *d, a);
+                }
+            }
+            Activation::Sigmoid => dx.zip_mut_with(y, |d, &yv| *d *= yv * (1.0 - yv)),
+            Activation::Tanh => dx.zip_mut_with(y, |d, &yv| *d *= 1.0 - yv * yv),
+        }
+        dx
+    }
+}

@@ -159,3 +159,63 @@ impl Conv {
         }
     }
 }
+
+impl Conv {
+    /// The gradient with respect to the input: a transposed convolution of `g` with the same filters.
+    pub fn backward(&self, x_shape: &[usize], g: &Tensor, weights: &[Tensor]) -> Result<Tensor> {
+        let [n, c, h, w] = nchw(x_shape)?;
+        let out = self.output_shape(x_shape)?;
+        let (m, oh, ow) = (out[1], out[2], out[3]);
+        let grp = self.group;
+        let (cg, mg) = (c / grp, m / grp);
+        let k = cg * self.kernel[0] * self.kernel[1];
+        let weight = contiguous(&weights[0]);
+        let gs = contiguous(g);
+        let mut dx = vec![0f32; n * c * h * w];
+        let mut col = vec![0f32; k * oh * ow];
+        for b in 0..n {
+            for gi in 0..grp {
+                let a = ArrayView2::from_shape((mg, k), &weight[gi * mg * k..(gi + 1) * mg * k]).unwrap();
+                let start = (b * m + gi * mg) * oh * ow;
+                let gm = ArrayView2::from_shape((mg, oh * ow), &gs[start..start + mg * oh * ow]).unwrap();
+                let mut cm = ArrayViewMut2::from_shape((k, oh * ow), &mut col[..]).unwrap();
+                general_mat_mul(1.0, &a.t(), &gm, 0.0, &mut cm);
+                let plane = &mut dx[(b * c + gi * cg) * h * w..(b * c + (gi + 1) * cg) * h * w];
+                self.col2im(&col, cg, h, w, oh, ow, plane);
+            }
+        }
+        Ok(tensor(x_shape, dx))
+    }
+
+    /// Adds a (cg·kh·kw) × (oh·ow) matrix back onto the input planes it was unfolded from.
+    #[allow(clippy::too_many_arguments)]
+    fn col2im(&self, col: &[f32], cg: usize, h: usize, w: usize, oh: usize, ow: usize, x: &mut [f32]) {
+        let [kh, kw] = self.kernel;
+        let [sh, sw] = self.stride;
+        let [dh, dw] = self.dilation;
+        let (pt, pl) = (self.pads[0] as isize, self.pads[1] as isize);
+        let mut row = 0;
+        for ci in 0..cg {
+            let plane = &mut x[ci * h * w..(ci + 1) * h * w];
+            for ki in 0..kh {
+                for kj in 0..kw {
+                    let src = &col[row * oh * ow..(row + 1) * oh * ow];
+                    for oy in 0..oh {
+                        let iy = (oy * sh + ki * dh) as isize - pt;
+                        if iy < 0 || iy >= h as isize {
+                            continue;
+                        }
+                        let line = &mut plane[iy as usize * w..(iy as usize + 1) * w];
+                        for (ox, v) in src[oy * ow..(oy + 1) * ow].iter().enumerate() {
+                            let ix = (ox * sw + kj * dw) as isize - pl;
+                            if ix >= 0 && ix < w as isize {
+                                line[ix as usize] += v;
+                            }
+                        }
+                    }
+                    row += 1;
+                }
+            }
+        }
+    }
+}

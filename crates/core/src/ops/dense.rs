@@ -96,3 +96,23 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     }
     acc.iter().sum::<f32>() + tail
 }
+
+impl InnerProduct {
+    /// The gradient with respect to the input: the signal times the weights (Wᵀ applied).
+    pub fn backward(&self, x_shape: &[usize], g: &Tensor, weights: &[Tensor]) -> Result<Tensor> {
+        let (_, m, k) = self.split(x_shape)?;
+        let n = self.num_output;
+        let gs = contiguous(g);
+        let ws = contiguous(&weights[0]);
+        let gm = ArrayView2::from_shape((m, n), &gs[..]).unwrap();
+        let w = if self.transpose {
+            ArrayView2::from_shape((k, n), &ws[..]).unwrap().reversed_axes()
+        } else {
+            ArrayView2::from_shape((n, k), &ws[..]).unwrap()
+        };
+        let mut dx = vec![0f32; m * k];
+        let mut c = ArrayViewMut2::from_shape((m, k), &mut dx[..]).unwrap();
+        general_mat_mul(1.0, &gm, &w, 0.0, &mut c);
+        Ok(tensor(x_shape, dx))
+    }
+}

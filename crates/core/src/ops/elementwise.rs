@@ -44,3 +44,52 @@ impl Eltwise {
         Ok(y)
     }
 }
+
+impl Eltwise {
+    /// Sum: each input gets its coefficient times the signal. Product: the signal times the other
+    /// inputs. Max: the signal goes to the input that held the maximum (the first, on ties).
+    pub fn backward(&self, xs: &[&Tensor], g: &Tensor) -> Vec<Option<Tensor>> {
+        match self {
+            Eltwise::Sum { coeffs } => (0..xs.len())
+                .map(|i| {
+                    let c = coeffs.get(i).copied().unwrap_or(1.0);
+                    Some(g.mapv(|v| v * c))
+                })
+                .collect(),
+            Eltwise::Prod => (0..xs.len())
+                .map(|i| {
+                    let mut d = g.as_standard_layout().into_owned();
+                    for (j, x) in xs.iter().enumerate() {
+                        if j != i {
+                            d.zip_mut_with(x, |a, b| *a *= b);
+                        }
+                    }
+                    Some(d)
+                })
+                .collect(),
+            Eltwise::Max => {
+                let mut best = xs[0].as_standard_layout().into_owned();
+                let mut winner = vec![0usize; best.len()];
+                for (j, x) in xs.iter().enumerate().skip(1) {
+                    for (k, (b, v)) in best.iter_mut().zip(x.iter()).enumerate() {
+                        if *v > *b {
+                            *b = *v;
+                            winner[k] = j;
+                        }
+                    }
+                }
+                (0..xs.len())
+                    .map(|i| {
+                        let mut d = g.as_standard_layout().into_owned();
+                        d.iter_mut().zip(&winner).for_each(|(v, &w)| {
+                            if w != i {
+                                *v = 0.0
+                            }
+                        });
+                        Some(d)
+                    })
+                    .collect()
+            }
+        }
+    }
+}

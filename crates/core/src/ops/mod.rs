@@ -13,7 +13,7 @@ pub mod softmax;
 
 use crate::{Result, Tensor};
 
-pub use activation::Activation;
+pub use activation::{Activation, ReluRule};
 pub use conv::Conv;
 pub use dense::InnerProduct;
 pub use elementwise::Eltwise;
@@ -117,6 +117,59 @@ impl Op {
             Op::Eltwise(o) => one(o.forward(inputs)?),
             Op::BatchNorm(o) => one(o.forward(inputs[0], weights)),
             Op::Scale(o) => one(o.forward(inputs, weights)?),
+        })
+    }
+}
+
+/// How a backward pass treats the layers where methods differ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rules {
+    pub relu: ReluRule,
+    /// LRN takes its true gradient; otherwise the signal passes through unchanged.
+    pub lrn_gradient: bool,
+}
+
+impl Op {
+    /// Signals for each input, given the signals arriving at the outputs (None: no signal there).
+    pub fn backward(
+        &self,
+        rules: Rules,
+        ins: &[&Tensor],
+        outs: &[&Tensor],
+        grads: &[Option<&Tensor>],
+        weights: &[Tensor],
+        switches: Option<&Switches>,
+    ) -> Result<Vec<Option<Tensor>>> {
+        if let Op::Slice(o) = self {
+            return Ok(vec![Some(o.backward(ins[0].shape(), outs, grads)?)]);
+        }
+        if let Op::Split = self {
+            let mut sum: Option<Tensor> = None;
+            for g in grads.iter().flatten() {
+                match &mut sum {
+                    Some(s) => *s += *g,
+                    None => sum = Some((*g).clone()),
+                }
+            }
+            return Ok(vec![sum]);
+        }
+        let Some(g) = grads[0] else { return Ok(vec![None; ins.len()]) };
+        let one = |t: Tensor| vec![Some(t)];
+        let reshaped = |t: &Tensor| one(tensor(ins[0].shape(), contiguous(t).into_owned()));
+        Ok(match self {
+            Op::Conv(o) => one(o.backward(ins[0].shape(), g, weights)?),
+            Op::Pool(o) => one(o.backward(ins[0].shape(), g, switches)?),
+            Op::Activation(o) => one(o.backward(ins[0], outs[0], g, weights, rules.relu)),
+            Op::Lrn(o) if rules.lrn_gradient => one(o.backward(ins[0], outs[0], g)),
+            Op::Lrn(_) | Op::Identity => one(g.clone()),
+            Op::InnerProduct(o) => one(o.backward(ins[0].shape(), g, weights)?),
+            Op::Softmax(o) => one(o.backward(outs[0], g)?),
+            Op::Flatten(_) | Op::Reshape(_) => reshaped(g),
+            Op::Concat(o) => o.backward(ins, g)?,
+            Op::Eltwise(o) => o.backward(ins, g),
+            Op::BatchNorm(o) => one(o.backward(g, weights)),
+            Op::Scale(o) => o.backward(ins, g, weights)?,
+            Op::Slice(_) | Op::Split => unreachable!("handled above"),
         })
     }
 }

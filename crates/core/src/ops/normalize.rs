@@ -110,3 +110,34 @@ fn per_index(x: &Tensor, inner: usize, count: usize, f: impl Fn(usize, f32) -> f
     }
     y
 }
+
+impl BatchNorm {
+    /// The linear part: the signal times 1/sqrt(var + eps) per channel.
+    pub fn backward(&self, g: &Tensor, weights: &[Tensor]) -> Tensor {
+        let var = contiguous(&weights[1]);
+        let sf = weights.get(2).and_then(|t| t.iter().next().copied()).unwrap_or(1.0);
+        let f = if sf == 0.0 { 0.0 } else { 1.0 / sf };
+        let inv: Vec<f32> = var.iter().map(|v| 1.0 / (v * f + self.eps).sqrt()).collect();
+        per_channel(g, 1, |c, v| v * inv[c])
+    }
+}
+
+impl Scale {
+    /// Gradients for the input and, with two bottoms, for the scale input.
+    pub fn backward(&self, xs: &[&Tensor], g: &Tensor, weights: &[Tensor]) -> Result<Vec<Option<Tensor>>> {
+        let (_, e) = self.span(xs[0].shape(), xs.get(1).map(|t| t.shape()))?;
+        let gamma = match xs.get(1) {
+            Some(t) => contiguous(t),
+            None => contiguous(&weights[0]),
+        };
+        let inner: usize = xs[0].shape()[e..].iter().product();
+        let dx = per_index(g, inner, gamma.len(), |i, v| v * gamma[i]);
+        let Some(second) = xs.get(1) else { return Ok(vec![Some(dx)]) };
+        let (gs, x0) = (contiguous(g), contiguous(xs[0]));
+        let mut dgamma = vec![0f32; gamma.len()];
+        for (i, (gv, xv)) in gs.iter().zip(x0.iter()).enumerate() {
+            dgamma[(i / inner.max(1)) % gamma.len().max(1)] += gv * xv;
+        }
+        Ok(vec![Some(dx), Some(super::tensor(second.shape(), dgamma))])
+    }
+}

@@ -166,3 +166,53 @@ pub fn windows(len: usize, out: usize, kernel: usize, stride: usize, pad_begin: 
         })
         .collect()
 }
+
+impl Pool {
+    /// Max pooling: each unit's signal goes back to its switch (max-unpooling). Average pooling: its
+    /// adjoint, the signal divided by the forward divisor and spread over the window clipped to the input.
+    pub fn backward(&self, x_shape: &[usize], g: &Tensor, switches: Option<&Switches>) -> Result<Tensor> {
+        let [n, c, h, w] = nchw(x_shape)?;
+        let out = self.output_shape(x_shape)?;
+        let (oh, ow) = (out[2], out[3]);
+        let gs = contiguous(g);
+        let mut dx = vec![0f32; n * c * h * w];
+        match self.kind {
+            PoolKind::Max => {
+                let Some(sw) = switches else { bail!(input, "max pooling needs the switches of a forward pass") };
+                for plane in 0..n * c {
+                    for o in 0..oh * ow {
+                        let at = sw.index[plane * oh * ow + o];
+                        if at != u32::MAX {
+                            dx[plane * h * w + at as usize] += gs[plane * oh * ow + o];
+                        }
+                    }
+                }
+            }
+            PoolKind::Average => {
+                let (k, s, p) = self.geometry(h, w);
+                let rows = windows(h, oh, k[0], s[0], p[0], p[2]);
+                let cols = windows(w, ow, k[1], s[1], p[1], p[3]);
+                for plane in 0..n * c {
+                    let dst = &mut dx[plane * h * w..(plane + 1) * h * w];
+                    for (oy, ry) in rows.iter().enumerate() {
+                        for (ox, rx) in cols.iter().enumerate() {
+                            let count = if self.count_include_pad {
+                                ry.padded * rx.padded
+                            } else {
+                                (ry.end - ry.start) * (rx.end - rx.start)
+                            };
+                            if count == 0 {
+                                continue;
+                            }
+                            let v = gs[plane * oh * ow + oy * ow + ox] / count as f32;
+                            for y in ry.start..ry.end {
+                                dst[y * w + rx.start..y * w + rx.end].iter_mut().for_each(|d| *d += v);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        Ok(tensor(x_shape, dx))
+    }
+}

@@ -174,3 +174,40 @@ impl Slice {
             .collect())
     }
 }
+
+impl Concat {
+    /// Cuts the signal back into the inputs' pieces.
+    pub fn backward(&self, xs: &[&Tensor], g: &Tensor) -> Result<Vec<Option<Tensor>>> {
+        let a = axis_index(self.axis, g.ndim())?;
+        let mut at = 0;
+        Ok(xs
+            .iter()
+            .map(|x| {
+                let len = x.shape()[a];
+                let part = g.slice_axis(Axis(a), ndarray::Slice::from(at..at + len)).as_standard_layout().into_owned();
+                at += len;
+                Some(part)
+            })
+            .collect())
+    }
+}
+
+impl Slice {
+    /// Joins the outputs' signals back along the axis; an output without a signal contributes zeros.
+    pub fn backward(&self, x_shape: &[usize], outs: &[&Tensor], grads: &[Option<&Tensor>]) -> Result<Tensor> {
+        let (a, _) = self.bounds(x_shape, outs.len())?;
+        let parts: Vec<Tensor> = outs
+            .iter()
+            .zip(grads)
+            .map(|(o, g)| match g {
+                Some(g) => (*g).clone(),
+                None => Tensor::zeros(IxDyn(o.shape())),
+            })
+            .collect();
+        let views: Vec<_> = parts.iter().map(|t| t.view()).collect();
+        Ok(ndarray::concatenate(Axis(a), &views)
+            .expect("shapes from the forward pass")
+            .as_standard_layout()
+            .into_owned())
+    }
+}

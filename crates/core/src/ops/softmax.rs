@@ -34,3 +34,26 @@ impl Softmax {
         Ok(tensor(s, y))
     }
 }
+
+impl Softmax {
+    /// dx = y ⊙ (g − Σ g·y) along the axis.
+    pub fn backward(&self, y: &Tensor, g: &Tensor) -> Result<Tensor> {
+        let s = y.shape();
+        let axis = axis_index(self.axis, s.len())?;
+        let outer: usize = s[..axis].iter().product();
+        let len = s[axis];
+        let inner: usize = s[axis + 1..].iter().product();
+        let (ys, gs) = (contiguous(y), contiguous(g));
+        let mut dx = vec![0f32; ys.len()];
+        for o in 0..outer {
+            for i in 0..inner {
+                let at = |j: usize| (o * len + j) * inner + i;
+                let dot: f32 = (0..len).map(|j| gs[at(j)] * ys[at(j)]).sum();
+                for j in 0..len {
+                    dx[at(j)] = ys[at(j)] * (gs[at(j)] - dot);
+                }
+            }
+        }
+        Ok(tensor(s, dx))
+    }
+}

@@ -1,5 +1,6 @@
 //! Visualizations, one module each. All render to [`Rgba`] images.
 
+pub mod projection;
 pub mod tile;
 
 /// An 8-bit RGBA image, row-major, ready for a canvas `ImageData`.

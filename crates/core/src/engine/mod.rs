@@ -87,3 +87,4 @@ pub fn forward(graph: &Graph, inputs: Vec<Tensor>) -> Result<Activations> {
 pub fn node_output(graph: &Graph, node: usize) -> ValueId {
     graph.nodes[node].outputs[0]
 }
+pub mod backward;
