@@ -7,13 +7,25 @@ use crate::ops::{fmt_shape, Rules};
 use crate::{bail, Result, Tensor};
 
 /// Signals at every value below `start` (by [`ValueId`]; None where none arrived), after sending
-/// `signal` down from `start`.
+/// `signal` down from `start` all the way to the inputs.
 pub fn backward(
     graph: &Graph,
     acts: &Activations,
     start: ValueId,
     signal: Tensor,
     rules: Rules,
+) -> Result<Vec<Option<Tensor>>> {
+    backward_to(graph, acts, start, signal, rules, None)
+}
+
+/// Like [`backward`], but stops once the signal at `stop` is complete.
+pub fn backward_to(
+    graph: &Graph,
+    acts: &Activations,
+    start: ValueId,
+    signal: Tensor,
+    rules: Rules,
+    stop: Option<ValueId>,
 ) -> Result<Vec<Option<Tensor>>> {
     if signal.shape() != acts.values[start].shape() {
         bail!(
@@ -29,7 +41,9 @@ pub fn backward(
     let Some(top) = graph.nodes.iter().rposition(|n| n.outputs.contains(&start)) else {
         return Ok(grads);
     };
-    for i in (0..=top).rev() {
+    // Nodes at or below the producer of `stop` cannot change its signal.
+    let floor = stop.and_then(|v| graph.nodes.iter().position(|n| n.outputs.contains(&v))).map_or(0, |p| p + 1);
+    for i in (floor..=top).rev() {
         let node = &graph.nodes[i];
         if node.outputs.iter().all(|&v| grads[v].is_none()) {
             continue;

@@ -1,6 +1,8 @@
 //! Visualizations, one module each. All render to [`Rgba`] images.
 
+pub mod gradcam;
 pub mod projection;
+pub mod receptive_field;
 pub mod tile;
 
 /// An 8-bit RGBA image, row-major, ready for a canvas `ImageData`.
