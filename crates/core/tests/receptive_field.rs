@@ -64,10 +64,9 @@ fn boxes_equal_the_pixels_that_change_each_unit() {
                 }
             }
         }
-        for u in 0..oh * ow {
+        for (u, c) in changed.iter().enumerate() {
             let r = receptive_field(&g, layer, u / ow, u % ow).unwrap().clip(31, 29);
             // The box bounds the pixels that matter (dilation leaves holes inside it).
-            let c = &changed[u];
             let bound = (
                 c.iter().map(|p| p.0).min(),
                 c.iter().map(|p| p.0).max(),
