@@ -76,7 +76,11 @@ fn attributions_match_captum() {
         let got = ours(g, acts, e);
         let want = npy(&data().join(e["file"].as_str().unwrap()));
         let err = rel_err(&got, &want);
-        worst = worst.max(err);
+        // rel_err's max(1, ·) makes it an absolute bound for small maps (cifar10_quick's logit gradients peak
+        // near 4e-3), so the error against the map's own peak is held to the same bound too.
+        let peak = want.iter().fold(0f32, |m, v| m.max(v.abs()));
+        let scaled = got.iter().zip(want.iter()).fold(0f32, |m, (a, b)| m.max((a - b).abs())) / peak;
+        worst = worst.max(err).max(scaled);
         let what = format!(
             "{key} {image} {} {} c{} {}",
             e["method"].as_str().unwrap(),
@@ -85,10 +89,10 @@ fn attributions_match_captum() {
             e["unit"].as_str().unwrap_or("")
         );
         println!(
-            "{what}: max|ours - ref| / max(1, max|ref|) = {err:.2e} (max|ref| {:.3e})",
-            e["max_abs"].as_f64().unwrap()
+            "{what}: max|ours - ref| / max(1, max|ref|) = {err:.2e}, / max|ref| = {scaled:.2e} (max|ref| {peak:.3e})"
         );
         assert!(err <= TOL, "{what}: {err:e} > {TOL:e}");
+        assert!(scaled <= TOL, "{what}: {scaled:e} of the map's peak > {TOL:e}");
     }
     assert_eq!(entries.len(), 21, "the manifest lists 7 cases for each of 3 (model, image) pairs");
     println!("{} attributions within {TOL:e}; worst {worst:.2e}", entries.len());
