@@ -3,6 +3,7 @@
 mod bench;
 mod decode;
 mod model_files;
+mod project;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use model_files::{load_mean, load_model};
@@ -37,14 +38,8 @@ enum Command {
     Forward {
         #[arg(required = true, num_args = 1..)]
         model: Vec<PathBuf>,
-        /// An N×C×H×W float32 .npy fed exactly as is
-        #[arg(long, conflicts_with = "image")]
-        input: Option<PathBuf>,
-        /// Image files, each preprocessed with the flags below
-        #[arg(long, num_args = 1..)]
-        image: Vec<PathBuf>,
         #[command(flatten)]
-        pre: PreArgs,
+        inputs: InputArgs,
         /// Write every layer's output as <layer>.npy (the input image's, with several images)
         #[arg(long)]
         dump: Option<PathBuf>,
@@ -53,6 +48,33 @@ enum Command {
         /// How many classes to print
         #[arg(long, default_value_t = 5)]
         top: usize,
+    },
+    /// Projects a unit or feature map to input space (deconvnet, guided backprop, saliency) or maps a
+    /// class over a layer (Grad-CAM).
+    Project {
+        #[arg(required = true, num_args = 1..)]
+        model: Vec<PathBuf>,
+        #[command(flatten)]
+        inputs: InputArgs,
+        /// The layer whose unit is projected, or Grad-CAM's layer
+        #[arg(long)]
+        layer: String,
+        #[arg(long, default_value_t = 0)]
+        channel: usize,
+        /// max (the strongest unit), map (the whole feature map) or Y,X
+        #[arg(long, default_value = "max")]
+        unit: String,
+        #[arg(long, value_enum, default_value_t = project::MethodArg::Deconvnet)]
+        method: project::MethodArg,
+        /// Grad-CAM's class (default: the top-1)
+        #[arg(long)]
+        class: Option<usize>,
+        /// Take LRN's true gradient in the deconvnet instead of passing the signal through
+        #[arg(long)]
+        lrn_gradient: bool,
+        /// .npy: the raw float32 map; .png: rendered (Grad-CAM over the image)
+        #[arg(short, long)]
+        output: PathBuf,
     },
     /// Times the forward pass and the filter tiling: median, min and max over repeated runs.
     Bench {
@@ -95,7 +117,13 @@ enum Command {
 }
 
 #[derive(Args)]
-struct PreArgs {
+struct InputArgs {
+    /// An N×C×H×W float32 .npy fed exactly as is
+    #[arg(long, conflicts_with = "image")]
+    input: Option<PathBuf>,
+    /// Image files, each preprocessed with the flags below
+    #[arg(long, num_args = 1..)]
+    image: Vec<PathBuf>,
     /// Pixel-wise mean: mean.binaryproto or a C×H×W .npy, in the net's channel order
     #[arg(long)]
     mean: Option<PathBuf>,
@@ -110,6 +138,43 @@ struct PreArgs {
     channel_order: Option<OrderArg>,
     #[arg(long, value_enum, default_value_t = ResizeArg::Stretch)]
     resize: ResizeArg,
+}
+
+/// One input to run: its name, the blob, and the decoded image when it came from one.
+struct Run {
+    name: String,
+    blob: ArrayD<f32>,
+    image: Option<decode::Decoded>,
+}
+
+/// The blobs that --input or --image give.
+fn load_inputs(model: &Model, a: &InputArgs) -> Result<Vec<Run>> {
+    if let Some(p) = &a.input {
+        return Ok(vec![Run { name: p.display().to_string(), blob: read_npy(p)?, image: None }]);
+    }
+    if a.image.is_empty() {
+        return Err(Error::input("give --input x.npy or --image FILE..."));
+    }
+    let shape = model.graph.default_input_shapes().remove(0);
+    let prep = Preprocess {
+        channel_order: order(a.channel_order, model),
+        mean_image: a.mean.as_deref().map(load_mean).transpose()?,
+        mean_values: a.mean_values.clone(),
+        scale: a.scale.unwrap_or(1.0),
+        resize: match a.resize {
+            ResizeArg::Stretch => Resize::Stretch,
+            ResizeArg::CenterCrop => Resize::CenterCrop,
+        },
+    };
+    a.image
+        .iter()
+        .map(|p| {
+            let img = decode::decode(p)?;
+            let px = Pixels { rgba: &img.rgba, width: img.width, height: img.height };
+            let blob = preprocess::to_blob(&px, &shape, &prep)?;
+            Ok(Run { name: p.display().to_string(), blob, image: Some(img) })
+        })
+        .collect()
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -161,8 +226,15 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Info { model, json } => info(&load_model(&model)?, json),
-        Command::Forward { model, input, image, pre, dump, json, top } => {
-            forward(&load_model(&model)?, input, &image, &pre, dump.as_deref(), json, top)
+        Command::Forward { model, inputs, dump, json, top } => {
+            let model = load_model(&model)?;
+            forward(&model, load_inputs(&model, &inputs)?, dump.as_deref(), json, top)
+        }
+        Command::Project { model, inputs, layer, channel, unit, method, class, lrn_gradient, output } => {
+            let model = load_model(&model)?;
+            let runs = load_inputs(&model, &inputs)?;
+            let req = project::Request { layer, channel, unit, method, class, lrn_gradient };
+            project::run(&model, runs, &req, &output)
         }
         Command::Bench { model, runs, json } => bench::run(&load_model(&model)?, runs, json),
         Command::Tile { model, layer, norm, pad, pad_value, zoom, first, start, mode, channel_order, output } => {
@@ -242,43 +314,12 @@ fn read_npy(p: &Path) -> Result<ArrayD<f32>> {
     ndarray_npy::read_npy(p).map_err(|e| Error::input(format!("{}: not a float32 .npy array: {e}", p.display())))
 }
 
-fn forward(
-    model: &Model,
-    input: Option<PathBuf>,
-    images: &[PathBuf],
-    pre: &PreArgs,
-    dump: Option<&Path>,
-    json: bool,
-    top: usize,
-) -> Result<()> {
+fn forward(model: &Model, runs: Vec<Run>, dump: Option<&Path>, json: bool, top: usize) -> Result<()> {
     let g = &model.graph;
-    let mut runs: Vec<(String, ArrayD<f32>)> = Vec::new();
-    if let Some(p) = input {
-        runs.push((p.display().to_string(), read_npy(&p)?));
-    } else if !images.is_empty() {
-        let shape = g.default_input_shapes().remove(0);
-        let prep = Preprocess {
-            channel_order: order(pre.channel_order, model),
-            mean_image: pre.mean.as_deref().map(load_mean).transpose()?,
-            mean_values: pre.mean_values.clone(),
-            scale: pre.scale.unwrap_or(1.0),
-            resize: match pre.resize {
-                ResizeArg::Stretch => Resize::Stretch,
-                ResizeArg::CenterCrop => Resize::CenterCrop,
-            },
-        };
-        for p in images {
-            let img = decode::decode(p)?;
-            let px = Pixels { rgba: &img.rgba, width: img.width, height: img.height };
-            runs.push((p.display().to_string(), preprocess::to_blob(&px, &shape, &prep)?));
-        }
-    } else {
-        return Err(Error::input("give --input x.npy or --image FILE..."));
-    }
     let last = g.nodes.last().expect("graph has nodes").outputs[0];
     let mut out = Vec::new();
-    for (name, x) in runs {
-        let acts = engine::forward(g, vec![x])?;
+    for Run { name, blob, .. } in runs {
+        let acts = engine::forward(g, vec![blob])?;
         if let Some(dir) = dump {
             std::fs::create_dir_all(dir).map_err(|e| Error::input(format!("{}: {e}", dir.display())))?;
             for v in g.nodes.iter().flat_map(|n| &n.outputs).chain(g.inputs.iter().map(|(v, _)| v)) {

@@ -211,3 +211,35 @@ fn image_preprocessing_reproduces_the_reference_inputs() {
         assert_eq!(rel_err(&got, &want), 0.0, "{}", image.display());
     }
 }
+
+#[test]
+fn project_writes_reference_projections_and_pngs() {
+    let Some(sh) = shared() else { return };
+    let d = sh.join("fixtures/caffe/cifar10_quick");
+    let (proto, weights) = (d.join("cifar10_quick.prototxt"), d.join("cifar10_quick_iter_5000_v1.caffemodel"));
+    let input = sh.join("reference/cifar10_quick_iter_5000_v1/cat_0000/input.npy");
+    let dir = tempfile::tempdir().unwrap();
+    let project = |extra: &[&str], out: &Path| {
+        let mut args = vec!["project", s(&proto), s(&weights), "--input", s(&input), "-o", s(out)];
+        args.extend_from_slice(extra);
+        zfvis(&args)
+    };
+    for (unit, file) in [("max", "zf_relu2_c6_max.npy"), ("map", "zf_relu2_c6_map.npy")] {
+        let out = dir.path().join(format!("{unit}.npy"));
+        ok(&project(&["--layer", "relu2", "--channel", "6", "--unit", unit], &out));
+        let want = npy(&sh.join("reference/cifar10_quick_iter_5000_v1/cat_0000").join(file));
+        assert!(rel_err(&npy(&out), &want) <= 1e-4, "{unit}");
+    }
+    for method in ["deconvnet", "guided", "saliency", "gradcam"] {
+        let out = dir.path().join(format!("{method}.png"));
+        let layer = if method == "gradcam" { "relu3" } else { "relu2" };
+        ok(&project(&["--layer", layer, "--channel", "6", "--method", method], &out));
+        let img = image::open(&out).unwrap();
+        assert_eq!((img.width(), img.height()), (32, 32), "{method}");
+    }
+    let cam = dir.path().join("cam.npy");
+    ok(&project(&["--layer", "relu3", "--method", "gradcam", "--class", "3"], &cam));
+    assert_eq!(npy(&cam).shape(), &[1, 1, 8, 8]);
+    let bad = project(&["--layer", "relu2", "--channel", "99"], &cam);
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("no channel 99"));
+}

@@ -3,6 +3,7 @@
 pub mod gradcam;
 pub mod projection;
 pub mod receptive_field;
+pub mod render;
 pub mod tile;
 
 /// An 8-bit RGBA image, row-major, ready for a canvas `ImageData`.
