@@ -2,6 +2,7 @@
 
 use std::time::Instant;
 use zfvis_core::formats::Model;
+use zfvis_core::vis::projection::{project, Method, Options, Target, Unit};
 use zfvis_core::vis::tile::{tile_filters, TileOptions};
 use zfvis_core::{engine, Result, Tensor};
 
@@ -29,6 +30,17 @@ pub fn run(model: &Model, runs: usize, json: bool) -> Result<()> {
         (x >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0
     });
     let forward = time(runs, || engine::forward(g, vec![input.clone()]).map(|_| ()))?;
+    // The deconvnet from the strongest unit of the last convolution's first channel, on one forward pass.
+    let acts = engine::forward(g, vec![input.clone()])?;
+    let last_conv = g.nodes.iter().rev().find(|n| matches!(n.op, zfvis_core::ops::Op::Conv(_)));
+    let projection = match last_conv {
+        Some(n) => {
+            let target = Target { value: g.values[n.outputs[0]].name.clone(), channel: 0, unit: Unit::Max };
+            let t = time(runs, || project(g, &acts, &target, Method::Deconvnet, Options::default()).map(|_| ()))?;
+            Some((n.name.clone(), t))
+        }
+        None => None,
+    };
     let first_conv = g.nodes.iter().find(|n| matches!(n.op, zfvis_core::ops::Op::Conv(_)));
     let tile = match first_conv {
         Some(n) => {
@@ -38,6 +50,10 @@ pub fn run(model: &Model, runs: usize, json: bool) -> Result<()> {
     };
     if json {
         let mut v = serde_json::json!({"model": g.name, "runs": runs, "forward_ms": forward});
+        if let Some((layer, t)) = &projection {
+            v["projection_layer"] = layer.clone().into();
+            v["projection_ms"] = serde_json::json!(t);
+        }
         if let Some((layer, t)) = &tile {
             v["tile_layer"] = layer.clone().into();
             v["tile_ms"] = serde_json::json!(t);
@@ -48,6 +64,9 @@ pub fn run(model: &Model, runs: usize, json: bool) -> Result<()> {
             "{}: forward median {:.3} ms (min {:.3}, max {:.3}) over {runs} runs",
             g.name, forward[0], forward[1], forward[2]
         );
+        if let Some((layer, t)) = &projection {
+            println!("{}: deconvnet from {layer} median {:.3} ms (min {:.3}, max {:.3})", g.name, t[0], t[1], t[2]);
+        }
         if let Some((layer, t)) = tile {
             println!("{}: tile {layer} median {:.3} ms (min {:.3}, max {:.3})", g.name, t[0], t[1], t[2]);
         }
