@@ -89,6 +89,26 @@ pub fn to_blob(px: &Pixels, input: &[usize], pre: &Preprocess) -> Result<Tensor>
     Ok(crate::ops::tensor(&[1, c, h, w], out))
 }
 
+/// The image as the net sees it (resized or cropped to h×w), still as RGBA pixels: for showing input
+/// patches beside projections.
+pub fn fit_rgba(px: &Pixels, h: usize, w: usize, resize: Resize) -> crate::vis::Rgba {
+    let n = px.width * px.height;
+    let planes: Vec<Vec<f32>> = (0..4)
+        .map(|k| {
+            resize_plane(
+                &(0..n).map(|i| px.rgba[i * 4 + k] as f32).collect::<Vec<_>>(),
+                px.width,
+                px.height,
+                w,
+                h,
+                resize,
+            )
+        })
+        .collect();
+    let data = (0..h * w).flat_map(|i| planes.iter().map(move |p| p[i].round().clamp(0.0, 255.0) as u8)).collect();
+    crate::vis::Rgba { width: w, height: h, data }
+}
+
 /// ITU-R 601-2 luma with PIL's integer rounding ("L" mode).
 fn luma(rgb: &[u8]) -> f32 {
     ((rgb[0] as u32 * 19595 + rgb[1] as u32 * 38470 + rgb[2] as u32 * 7471 + 0x8000) >> 16) as f32

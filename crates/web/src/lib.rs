@@ -3,10 +3,13 @@
 
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
+use zfvis_core::engine::Activations;
 use zfvis_core::formats::{caffe, Model as CoreModel};
 use zfvis_core::preprocess::{self, Pixels, Preprocess, Resize};
+use zfvis_core::vis::projection::{self, Method, Options, Target, Unit};
 use zfvis_core::vis::tile::{self, Norm, TileMode, TileOptions};
 use zfvis_core::vis::ChannelOrder;
+use zfvis_core::vis::{gradcam, receptive_field, render, Rgba};
 use zfvis_core::{engine, summary, Tensor};
 
 fn js_error(e: impl std::fmt::Display) -> JsError {
@@ -25,6 +28,8 @@ fn from_js<T: for<'de> Deserialize<'de>>(v: JsValue) -> Result<T, JsError> {
 pub struct Model {
     inner: CoreModel,
     mean: Option<Tensor>,
+    /// The last classified image: its forward pass and its pixels as the net saw them.
+    last: Option<(Activations, Rgba)>,
 }
 
 #[derive(Serialize)]
@@ -90,6 +95,49 @@ mod serde_bytes_js {
     }
 }
 
+#[derive(Serialize)]
+struct Maximum {
+    y: usize,
+    x: usize,
+    value: f32,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct MapsJs {
+    width: usize,
+    height: usize,
+    #[serde(with = "serde_bytes_js")]
+    rgba: Vec<u8>,
+    tiles: usize,
+    grid: usize,
+    map_height: usize,
+    map_width: usize,
+    maxima: Vec<Maximum>,
+}
+
+#[derive(Serialize)]
+struct FieldJs {
+    y0: isize,
+    y1: isize,
+    x0: isize,
+    x1: isize,
+    unit: [usize; 2],
+}
+
+#[derive(Serialize)]
+struct ProjectionJs {
+    width: usize,
+    height: usize,
+    #[serde(with = "serde_bytes_js")]
+    rgba: Vec<u8>,
+    /// The unit's receptive field in input pixels, clipped to the image.
+    field: Option<FieldJs>,
+    /// The image as the net saw it, RGBA, same size.
+    #[serde(with = "serde_bytes_js")]
+    input: Vec<u8>,
+}
+
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 struct PreprocessJs {
@@ -126,7 +174,7 @@ impl Model {
     /// Loads a Caffe prototxt with .caffemodel (V1 or V2) or .caffemodel.h5 weights.
     #[wasm_bindgen(js_name = loadCaffe)]
     pub fn load_caffe(prototxt: &[u8], weights: &[u8]) -> Result<Model, JsError> {
-        Ok(Model { inner: caffe::load(prototxt, weights).map_err(js_error)?, mean: None })
+        Ok(Model { inner: caffe::load(prototxt, weights).map_err(js_error)?, mean: None, last: None })
     }
 
     pub fn summary(&self) -> Result<JsValue, JsError> {
@@ -196,8 +244,9 @@ impl Model {
         engine::forward(g, inputs).map(|_| ()).map_err(js_error)
     }
 
-    /// Classifies decoded RGBA pixels; returns all probabilities and the top 5.
-    pub fn predict(&self, rgba: &[u8], width: usize, height: usize, pre: JsValue) -> Result<JsValue, JsError> {
+    /// Classifies decoded RGBA pixels; returns all probabilities and the top 5. The forward pass is kept
+    /// for activations, projections and Grad-CAM.
+    pub fn predict(&mut self, rgba: &[u8], width: usize, height: usize, pre: JsValue) -> Result<JsValue, JsError> {
         let p: PreprocessJs = if pre.is_undefined() || pre.is_null() { PreprocessJs::default() } else { from_js(pre)? };
         let pre = Preprocess {
             channel_order: order(&p.channel_order)?,
@@ -213,6 +262,124 @@ impl Model {
         let last = g.nodes.last().expect("a graph has nodes").outputs[0];
         let probs: Vec<f32> = acts.values[last].iter().copied().collect();
         let top = preprocess::top_k(&probs, 5).into_iter().map(|(index, prob)| Ranked { index, prob }).collect();
+        let seen = preprocess::fit_rgba(&Pixels { rgba, width, height }, input_shape[2], input_shape[3], pre.resize);
+        self.last = Some((acts, seen));
         to_js(&PredictionJs { probs, top })
+    }
+
+    fn last(&self) -> Result<&(Activations, Rgba), JsError> {
+        self.last.as_ref().ok_or_else(|| JsError::new("classify an image first"))
+    }
+
+    /// The channels of a layer's output for the last image, tiled as grey maps, with each channel's
+    /// strongest unit.
+    pub fn activations(&self, layer: &str, opts: JsValue) -> Result<JsValue, JsError> {
+        let (acts, _) = self.last()?;
+        let o: TileJs = if opts.is_undefined() || opts.is_null() { TileJs::default() } else { from_js(opts)? };
+        let a = acts.get(&self.inner.graph, layer).ok_or_else(|| JsError::new(&format!("no layer named '{layer}'")))?;
+        let s = a.shape().to_vec();
+        if s.len() != 4 {
+            return Err(JsError::new(&format!(
+                "'{layer}' has no feature maps (shape {})",
+                zfvis_core::ops::fmt_shape(&s)
+            )));
+        }
+        let maps = a.index_axis(zfvis_core::ndarray::Axis(0), 0).to_owned().into_dyn();
+        let opts = TileOptions {
+            norm: if o.norm == "global" { Norm::Global } else { Norm::Tile },
+            pad: o.pad,
+            pad_value: o.pad_value,
+            zoom: o.zoom,
+            start: o.start,
+            count: o.count,
+            mode: TileMode::Grey,
+            channel_order: ChannelOrder::Rgb,
+        };
+        let g = tile::tile_maps(&maps, &opts).map_err(js_error)?;
+        let plane = s[2] * s[3];
+        let flat = maps.as_standard_layout();
+        let flat = flat.as_slice().expect("standard layout");
+        let maxima: Vec<Maximum> = (0..s[1])
+            .map(|c| {
+                let (i, value) = projection::strongest(&flat[c * plane..(c + 1) * plane]);
+                Maximum { y: i / s[3], x: i % s[3], value }
+            })
+            .collect();
+        to_js(&MapsJs {
+            width: g.image.width,
+            height: g.image.height,
+            rgba: g.image.data,
+            tiles: g.tiles,
+            grid: g.side,
+            map_height: s[2],
+            map_width: s[3],
+            maxima,
+        })
+    }
+
+    /// Projects a unit ("max", "map" or [y, x]) of one channel to input space for the last image.
+    /// `method`: deconvnet, guided or saliency. Returns the rendered projection, the receptive field of
+    /// the unit (for "max" and [y, x]) and the image as the net saw it.
+    pub fn project(
+        &self,
+        layer: &str,
+        channel: usize,
+        unit: JsValue,
+        method: &str,
+        render_as: &str,
+    ) -> Result<JsValue, JsError> {
+        let (acts, seen) = self.last()?;
+        let g = &self.inner.graph;
+        let unit = if let Some(s) = unit.as_string() {
+            match s.as_str() {
+                "map" => Unit::Map,
+                _ => Unit::Max,
+            }
+        } else {
+            let yx: [usize; 2] = from_js(unit)?;
+            Unit::At(yx[0], yx[1])
+        };
+        let method = match method {
+            "guided" => Method::GuidedBackprop,
+            "saliency" => Method::Saliency,
+            _ => Method::Deconvnet,
+        };
+        let target = Target { value: layer.to_string(), channel, unit };
+        let p = projection::project(g, acts, &target, method, Options::default()).map_err(js_error)?;
+        let img = match render_as {
+            "signed" => render::signed(&p),
+            _ => render::paper(&p, self.inner.default_channel_order()),
+        }
+        .map_err(js_error)?;
+        let at = match unit {
+            Unit::At(y, x) => Some((y, x)),
+            Unit::Max => {
+                let a = acts.get(g, layer).expect("projected");
+                let w = a.shape().get(3).copied().unwrap_or(1);
+                let plane: usize = a.shape()[2..].iter().product();
+                let flat = a.as_standard_layout();
+                let (i, _) = projection::strongest(&flat.as_slice().unwrap()[channel * plane..(channel + 1) * plane]);
+                Some((i / w, i % w))
+            }
+            Unit::Map => None,
+        };
+        let field = match at {
+            Some((y, x)) => {
+                let r =
+                    receptive_field::receptive_field(g, layer, y, x).map_err(js_error)?.clip(seen.height, seen.width);
+                Some(FieldJs { y0: r.y0, y1: r.y1, x0: r.x0, x1: r.x1, unit: [y, x] })
+            }
+            None => None,
+        };
+        to_js(&ProjectionJs { width: img.width, height: img.height, rgba: img.data, field, input: seen.data.clone() })
+    }
+
+    /// Grad-CAM of `class` at `layer` for the last image, as a heat map over the image the net saw.
+    #[wasm_bindgen(js_name = gradCam)]
+    pub fn grad_cam(&self, layer: &str, class: usize) -> Result<JsValue, JsError> {
+        let (acts, seen) = self.last()?;
+        let cam = gradcam::grad_cam(&self.inner.graph, acts, layer, class).map_err(js_error)?;
+        let img = render::heat_overlay(&cam, seen, 0.5).map_err(js_error)?;
+        to_js(&GridJs { width: img.width, height: img.height, rgba: img.data, tiles: 1, grid: 1 })
     }
 }
