@@ -49,8 +49,18 @@ const state = {
   summary: null,
   layer: null,      // layer whose filters are shown
   images: [],       // image files to classify
-  tileRun: 0,       // generation counters: the newest tiling or prediction run wins
+  current: 0,       // index of the current image: the one whose activations and projections are shown
+  ready: false,     // the engine's kept forward pass is the current image's
+  classifying: false,
+  mapsLayer: null,  // layer whose activation maps are shown
+  maps: null,       // layout of the shown maps, for clicks
+  pick: null,       // projected map: {layer, channel, unit: [y, x]}
+  camClass: null,   // class whose Grad-CAM is shown
+  tileRun: 0,       // generation counters: the newest run of each view wins
   predictRun: 0,
+  mapsRun: 0,
+  projectRun: 0,
+  camRun: 0,
 };
 
 // ---- messages
@@ -153,6 +163,7 @@ const meanInUse = () => ($('use-mean-file').checked ? state.model.mean : null);
 
 // After a crash the new worker has no model: reload the last good one.
 engine.onrestart = () => {
+  state.ready = false;
   if (!state.model) return;
   engine.call('load', { ...state.model, mean: meanInUse() })
     .catch((e) => showError(`Could not reload the model: ${e.message}`));
@@ -172,11 +183,11 @@ function showModel(summary) {
     const row = el('tr', ...[layer.name, layer.type, layer.outputs.map((o) => shapeText(o.shape)).join(', '),
       layer.params.toLocaleString('en-US')].map((t) => el('td', t)));
     row.dataset.layer = layer.name;
-    if (layer.filters) {
+    if (layer.filters || hasMaps(layer)) {
       row.classList.add('filters');
       row.tabIndex = 0;
-      row.onclick = () => selectLayer(layer);
-      row.onkeydown = (e) => { if (e.key === 'Enter') selectLayer(layer); };
+      row.onclick = () => pickLayer(layer);
+      row.onkeydown = (e) => { if (e.key === 'Enter') pickLayer(layer); };
     }
     return row;
   });
@@ -186,6 +197,7 @@ function showModel(summary) {
   const order = summary.channelOrder;
   $('channel-order').value = order;
   showPreprocessing(summary, order);
+  resetImageViews(summary);
   const first = summary.layers.find((l) => l.filters);
   if (first) selectLayer(first);
   else $('filters-section').hidden = true;
@@ -200,9 +212,22 @@ function el(tag, ...children) {
 
 // ---- filters
 
+function markLayer(name) {
+  for (const row of $('layers').tBodies[0].rows) row.classList.toggle('selected', row.dataset.layer === name);
+}
+
+// A click on a layer row: its filters if it has some, its activation maps if it has 4-D output.
+function pickLayer(layer) {
+  if (layer.filters) selectLayer(layer);
+  else markLayer(layer.name);
+  if (!hasMaps(layer)) return;
+  state.mapsLayer = layer;
+  drawActivations();
+}
+
 function selectLayer(layer) {
   state.layer = layer;
-  for (const row of $('layers').tBodies[0].rows) row.classList.toggle('selected', row.dataset.layer === layer.name);
+  markLayer(layer.name);
   // Zoom so that the default grid (colour tiles for 3-channel kernels) is about 400 px wide.
   const [m = 1, c = 1, kh = 1, kw = 1] = layer.weightShapes[0] ?? [];
   const side = Math.ceil(Math.sqrt(c === 3 ? m : m * c));
@@ -240,9 +265,7 @@ async function drawFilters() {
     const t = await engine.call('tile', { layer, opts: tileOptions() });
     if (run !== state.tileRun) return;
     const canvas = $('filter-canvas');
-    canvas.width = t.width;
-    canvas.height = t.height;
-    canvas.getContext('2d').putImageData(new ImageData(new Uint8ClampedArray(t.rgba), t.width, t.height), 0, 0);
+    paint(canvas, t);
     const grid = `${t.grid}×${t.grid}`;
     canvas.dataset.tiles = t.tiles;
     canvas.dataset.grid = grid;
@@ -298,6 +321,7 @@ function preprocessing() {
 
 async function addImages(files) {
   state.images = files;
+  state.current = 0;
   await runPredictions();
 }
 
@@ -308,6 +332,7 @@ const percent = (p) => `${(p * 100).toFixed(1)}%`;
 // Classifies every image again with the current model and preprocessing.
 async function runPredictions() {
   const run = ++state.predictRun;
+  state.ready = false;
   const body = $('results').tBodies[0];
   body.replaceChildren();
   $('results-status').textContent = '';
@@ -319,10 +344,12 @@ async function runPredictions() {
     return showError(e.message);
   }
   let done = 0;
-  for (const file of state.images) {
+  state.classifying = true;
+  for (const [i, file] of state.images.entries()) {
     const cells = [file.name, '…', '', ''].map((t) => el('td', t));
     const row = el('tr', ...cells);
     row.dataset.file = file.name;
+    row.onclick = () => selectImage(i);
     body.append(row);
     try {
       const r = await engine.call('predict', { image: file, pre });
@@ -331,7 +358,8 @@ async function runPredictions() {
       const top5 = r.top.map((t) => `${labelOf(t.index)} ${percent(t.prob)}`);
       cells[1].textContent = labelOf(best.index);
       cells[2].textContent = percent(best.prob);
-      cells[3].append(el('details', el('summary', 'top-5'), el('ol', ...top5.map((t) => el('li', t)))));
+      const items = r.top.map((t, k) => el('li', top5[k], camButton(i, t.index)));
+      cells[3].append(el('details', el('summary', 'top-5'), el('ol', ...items)));
       row.title = top5.join('\n');
       row.dataset.label = cells[1].textContent;
       row.dataset.prob = best.prob;
@@ -343,6 +371,166 @@ async function runPredictions() {
     }
     row.dataset.done = '';
     $('results-status').textContent = `Classified ${++done} of ${state.images.length} images.`;
+  }
+  state.classifying = false;
+  await selectImage(Math.min(state.current, state.images.length - 1));
+}
+
+// ---- the current image: activation maps, projections of a unit, Grad-CAM
+
+const hasMaps = (layer) => layer.outputs[0]?.shape.length === 4;
+const METHODS = ['deconvnet', 'guided', 'saliency'];
+const currentName = () => state.images[state.current].name;
+
+// Draws RGBA pixels on a canvas at their own size, cropped to `field` (inclusive bounds) when given, and
+// shown `px` wide; data-width and data-height keep the uncropped size.
+function paint(canvas, img, field = null, px = null) {
+  const [x0, y0] = field ? [field.x0, field.y0] : [0, 0];
+  const [w, h] = field ? [field.x1 - x0 + 1, field.y1 - y0 + 1] : [img.width, img.height];
+  canvas.width = w;
+  canvas.height = h;
+  const data = new ImageData(new Uint8ClampedArray(img.rgba), img.width, img.height);
+  canvas.getContext('2d').putImageData(data, -x0, -y0, x0, y0, w, h);
+  Object.assign(canvas.dataset, { width: img.width, height: img.height });
+  canvas.style.width = px ? `${px}px` : '';
+}
+
+// A new model: its layers for Grad-CAM (default: the last one with maps that is not pooling), no views yet.
+function resetImageViews(summary) {
+  for (const id of ['activations-section', 'projection-section', 'gradcam-section']) $(id).hidden = true;
+  Object.assign(state, { ready: false, mapsLayer: null, maps: null, pick: null, camClass: null });
+  const layers = summary.layers.filter(hasMaps);
+  $('gradcam-layer').replaceChildren(...layers.map((l) => el('option', l.name)));
+  const last = layers.findLast((l) => l.type !== 'Pooling');
+  if (last) $('gradcam-layer').value = last.name;
+}
+
+// Makes an image current: classifies it again so that the engine keeps its forward pass.
+async function selectImage(index) {
+  state.current = index;
+  state.ready = false;
+  if (state.classifying || !state.images[index]) return; // the running classification ends with this
+  const run = state.predictRun;
+  try {
+    await engine.call('predict', { image: state.images[index], pre: preprocessing() });
+  } catch (e) {
+    return showError(`Could not classify ${state.images[index].name}: ${e.message}`);
+  }
+  if (run !== state.predictRun || index !== state.current) return;
+  state.ready = true;
+  [...$('results').tBodies[0].rows].forEach((row, i) => row.classList.toggle('current', i === index));
+  drawActivations();
+  if (state.pick) drawProjection();
+  if (state.camClass !== null) drawGradCam();
+}
+
+function camButton(image, index) {
+  const button = el('button', 'Grad-CAM');
+  button.type = 'button';
+  button.dataset.class = index;
+  button.onclick = (e) => {
+    e.stopPropagation();
+    state.camClass = index;
+    if (image === state.current && state.ready) drawGradCam();
+    else selectImage(image);
+  };
+  return button;
+}
+
+async function drawActivations() {
+  const layer = state.mapsLayer;
+  if (!layer) return;
+  const run = ++state.mapsRun;
+  $('activations-layer').textContent = layer.name;
+  $('activations-section').hidden = false;
+  if (!state.ready) {
+    $('activations-info').textContent = 'Classify an image to see its activation maps here.';
+    return;
+  }
+  // Zoom so that the grid is about 400 px wide.
+  const [, c, h, w] = layer.outputs[0].shape;
+  const pad = 1;
+  const zoom = Math.max(1, Math.floor(400 / (Math.ceil(Math.sqrt(c)) * (Math.max(h, w) + pad))));
+  try {
+    const m = await engine.call('activations', { layer: layer.name, opts: { norm: 'tile', pad, zoom } });
+    if (run !== state.mapsRun) return;
+    const canvas = $('activation-canvas');
+    paint(canvas, m);
+    // Outline each map's strongest unit: tile i sits at column i % grid, row i / grid.
+    const ctx = canvas.getContext('2d');
+    ctx.strokeStyle = '#ff2d55';
+    m.maxima.forEach(({ y, x }, i) => {
+      const top = Math.floor(i / m.grid) * (m.mapHeight + pad) + y;
+      const left = (i % m.grid) * (m.mapWidth + pad) + x;
+      ctx.strokeRect(left * zoom - 0.5, top * zoom - 0.5, zoom + 1, zoom + 1);
+    });
+    state.maps = { layer: layer.name, grid: m.grid, tiles: m.tiles, pad, zoom, h: m.mapHeight, w: m.mapWidth };
+    Object.assign(canvas.dataset, { layer: layer.name, image: currentName(), tiles: m.tiles, grid: m.grid, zoom, pad,
+      mapHeight: m.mapHeight, mapWidth: m.mapWidth });
+    $('activations-info').textContent = `${m.tiles} maps of ${m.mapHeight}×${m.mapWidth} for ${currentName()}, `
+      + 'each scaled to its own range; outlined: its strongest unit. Click a map or a unit to project it.';
+  } catch (e) {
+    if (run === state.mapsRun) showError(`Could not show the activations of ${layer.name}: ${e.message}`);
+  }
+}
+
+// A click on the maps: the channel under it and the unit (y, x) within that map.
+function pickUnit(e) {
+  const m = state.maps;
+  if (!m) return;
+  const canvas = e.currentTarget;
+  const gx = Math.floor((e.offsetX * canvas.width) / canvas.clientWidth / m.zoom);
+  const gy = Math.floor((e.offsetY * canvas.height) / canvas.clientHeight / m.zoom);
+  const [x, y] = [gx % (m.w + m.pad), gy % (m.h + m.pad)];
+  const channel = Math.floor(gy / (m.h + m.pad)) * m.grid + Math.floor(gx / (m.w + m.pad));
+  if (channel >= m.tiles || x >= m.w || y >= m.h) return; // padding
+  state.pick = { layer: m.layer, channel, unit: [y, x] };
+  drawProjection();
+}
+
+async function drawProjection() {
+  if (!state.ready || !state.pick) return;
+  const { layer, channel } = state.pick;
+  const unit = $('proj-unit').value === 'clicked' ? state.pick.unit : $('proj-unit').value;
+  const render = $('proj-render').value;
+  const run = ++state.projectRun;
+  try {
+    const views = await Promise.all(METHODS.map((method) =>
+      engine.call('project', { layer, channel, unit, method, render })));
+    if (run !== state.projectRun) return;
+    const { field, input, width, height } = views[0];
+    const seen = { rgba: input, width, height };
+    paint($('input-patch'), seen, field, 160);
+    paint($('input-full'), seen, null, 96);
+    const key = { layer, channel, unit: String(unit), render };
+    for (const [i, method] of METHODS.entries()) {
+      paint($(`projection-${method}-patch`), views[i], field, 160);
+      paint($(`projection-${method}`), views[i], null, 96);
+      Object.assign($(`projection-${method}`).dataset, key);
+    }
+    $('projection-info').textContent = `${layer}, channel ${channel}, ${currentName()}: `
+      + (field ? `unit (y ${field.unit[0]}, x ${field.unit[1]}), receptive field x ${field.x0}–${field.x1}, `
+        + `y ${field.y0}–${field.y1}` : 'the whole map');
+    $('projection-section').hidden = false;
+  } catch (e) {
+    if (run === state.projectRun) showError(`Could not project ${layer} channel ${channel}: ${e.message}`);
+  }
+}
+
+async function drawGradCam() {
+  if (!state.ready || state.camClass === null) return;
+  const layer = $('gradcam-layer').value;
+  const classIndex = state.camClass;
+  const run = ++state.camRun;
+  try {
+    const cam = await engine.call('gradCam', { layer, classIndex });
+    if (run !== state.camRun) return;
+    paint($('gradcam'), cam, null, 256);
+    Object.assign($('gradcam').dataset, { layer, class: classIndex });
+    $('gradcam-info').textContent = `Where ${layer} sees “${labelOf(classIndex)}” in ${currentName()}.`;
+    $('gradcam-section').hidden = false;
+  } catch (e) {
+    if (run === state.camRun) showError(`Could not compute Grad-CAM at ${layer}: ${e.message}`);
   }
 }
 
@@ -377,6 +565,11 @@ $('tile-controls').oninput = drawFilters;
 $('tile-controls').onsubmit = (e) => e.preventDefault();
 $('download-btn').onclick = downloadPng;
 $('pre-controls').onsubmit = (e) => e.preventDefault();
+$('activation-canvas').onclick = pickUnit;
+$('projection-controls').onchange = drawProjection;
+$('projection-controls').onsubmit = (e) => e.preventDefault();
+$('gradcam-controls').onchange = drawGradCam;
+$('gradcam-controls').onsubmit = (e) => e.preventDefault();
 $('pre-controls').onchange = (e) => {
   if (e.target.id === 'image-files') return;
   if (e.target.id === 'use-mean-file') useMean(meanInUse()).catch((err) => showError(err.message));

@@ -73,6 +73,19 @@ const ops = {
     const r = loaded().predict(rgba, width, height, pre);
     return { probs: r.probs, top: r.top, width, height };
   },
+
+  // The views below use the forward pass of the last image given to predict.
+  activations({ layer, opts }) {
+    return loaded().activations(layer, opts);
+  },
+
+  project({ layer, channel, unit, method, render }) {
+    return loaded().project(layer, channel, unit, method, render);
+  },
+
+  gradCam({ layer, classIndex }) {
+    return loaded().gradCam(layer, classIndex);
+  },
 };
 
 let queue = Promise.resolve();

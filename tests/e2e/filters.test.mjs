@@ -1,13 +1,10 @@
 // The network table and conv1's filter grid; the canvas must equal the CLI's tiling byte for byte.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { PNG } from 'pngjs';
-import { ARTIFACTS, CIFAR, ROOT, canvasPixels, loadModel, noFixtures, openBrowser } from './helpers.mjs';
-
-const CLI = join(ROOT, 'target/release/zfvis');
+import { ARTIFACTS, CIFAR, CLI, canvasPixels, compare, decodePng, loadModel, noFixtures, openBrowser } from './helpers.mjs';
 
 const LAYERS = [
   ['conv1', '1×32×32×32'], ['pool1', '1×32×16×16'], ['relu1', '1×32×16×16'],
@@ -15,23 +12,6 @@ const LAYERS = [
   ['conv3', '1×64×8×8'], ['relu3', '1×64×8×8'], ['pool3', '1×64×4×4'],
   ['ip1', '1×64'], ['ip2', '1×10'], ['prob', '1×10'],
 ];
-
-// Differences between two RGBA images, as a message (empty when equal).
-function compare(got, want) {
-  if (got.width !== want.width || got.height !== want.height) {
-    return `size ${got.width}×${got.height}, CLI ${want.width}×${want.height}`;
-  }
-  const i = got.rgba.findIndex((v, k) => v !== want.rgba[k]);
-  if (i < 0) return '';
-  const px = i >> 2;
-  return `first difference at x=${px % got.width}, y=${Math.floor(px / got.width)}: page `
-    + `${[...got.rgba.subarray(px * 4, px * 4 + 4)]}, CLI ${[...want.rgba.subarray(px * 4, px * 4 + 4)]}`;
-}
-
-const decodePng = (path) => {
-  const png = PNG.sync.read(readFileSync(path));
-  return { width: png.width, height: png.height, rgba: png.data };
-};
 
 describe('filter grid of cifar10_quick conv1', { skip: noFixtures }, () => {
   let b;

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { dirname, extname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { PNG } from 'pngjs';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const SHARED = resolve(ROOT, '../shared');
@@ -14,6 +15,7 @@ mkdirSync(ARTIFACTS, { recursive: true });
 const WWW = join(ROOT, 'www');
 export const CIFAR = join(SHARED, 'fixtures/caffe/cifar10_quick');
 export const LENET = join(SHARED, 'fixtures/caffe/lenet');
+export const CLI = join(ROOT, 'target/release/zfvis');
 
 // A reason to skip when the shared fixtures are absent, else false (for node:test's `skip` option).
 export const noFixtures = existsSync(join(SHARED, 'fixtures'))
@@ -88,15 +90,15 @@ export async function loadModel(page, files) {
   return page.evaluate(() => document.getElementById('error').hidden ? null : document.getElementById('error').textContent);
 }
 
-// The filter canvas as {width, height, rgba: Buffer}.
-export async function canvasPixels(page) {
-  const { width, height, base64 } = await page.evaluate(() => {
-    const c = document.getElementById('filter-canvas');
+// A canvas (default: the filter canvas) as {width, height, rgba: Buffer}.
+export async function canvasPixels(page, id = 'filter-canvas') {
+  const { width, height, base64 } = await page.evaluate((id) => {
+    const c = document.getElementById(id);
     const data = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
     let s = '';
     for (let i = 0; i < data.length; i += 0x8000) s += String.fromCharCode(...data.subarray(i, i + 0x8000));
     return { width: c.width, height: c.height, base64: btoa(s) };
-  });
+  }, id);
   return { width, height, rgba: Buffer.from(base64, 'base64') };
 }
 
@@ -110,3 +112,20 @@ export function readNpy(path) {
   const start = 10 + headerLen;
   return { shape, data: new Float32Array(buf.buffer.slice(buf.byteOffset + start, buf.byteOffset + buf.length)) };
 }
+
+// Differences between two RGBA images, as a message (empty when equal).
+export function compare(got, want) {
+  if (got.width !== want.width || got.height !== want.height) {
+    return `size ${got.width}×${got.height}, CLI ${want.width}×${want.height}`;
+  }
+  const i = got.rgba.findIndex((v, k) => v !== want.rgba[k]);
+  if (i < 0) return '';
+  const px = i >> 2;
+  return `first difference at x=${px % got.width}, y=${Math.floor(px / got.width)}: page `
+    + `${[...got.rgba.subarray(px * 4, px * 4 + 4)]}, CLI ${[...want.rgba.subarray(px * 4, px * 4 + 4)]}`;
+}
+
+export const decodePng = (path) => {
+  const png = PNG.sync.read(readFileSync(path));
+  return { width: png.width, height: png.height, rgba: png.data };
+};
