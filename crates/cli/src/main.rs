@@ -48,6 +48,9 @@ enum Command {
         /// How many classes to print
         #[arg(long, default_value_t = 5)]
         top: usize,
+        /// Class names: one per line, or Caffe's synset_words.txt (default: built-in sets that fit)
+        #[arg(long)]
+        labels: Option<PathBuf>,
     },
     /// Projects a unit or feature map to input space (deconvnet, guided backprop, saliency) or maps a
     /// class over a layer (Grad-CAM).
@@ -226,9 +229,15 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Info { model, json } => info(&load_model(&model)?, json),
-        Command::Forward { model, inputs, dump, json, top } => {
+        Command::Forward { model, inputs, dump, json, top, labels } => {
             let model = load_model(&model)?;
-            forward(&model, load_inputs(&model, &inputs)?, dump.as_deref(), json, top)
+            let labels = match labels {
+                Some(p) => Some(zfvis_core::labels::parse(
+                    &std::fs::read_to_string(&p).map_err(|e| Error::input(format!("{}: {e}", p.display())))?,
+                )),
+                None => None,
+            };
+            forward(&model, load_inputs(&model, &inputs)?, dump.as_deref(), json, top, labels)
         }
         Command::Project { model, inputs, layer, channel, unit, method, class, lrn_gradient, output } => {
             let model = load_model(&model)?;
@@ -314,7 +323,14 @@ fn read_npy(p: &Path) -> Result<ArrayD<f32>> {
     ndarray_npy::read_npy(p).map_err(|e| Error::input(format!("{}: not a float32 .npy array: {e}", p.display())))
 }
 
-fn forward(model: &Model, runs: Vec<Run>, dump: Option<&Path>, json: bool, top: usize) -> Result<()> {
+fn forward(
+    model: &Model,
+    runs: Vec<Run>,
+    dump: Option<&Path>,
+    json: bool,
+    top: usize,
+    labels: Option<Vec<String>>,
+) -> Result<()> {
     let g = &model.graph;
     let last = g.nodes.last().expect("graph has nodes").outputs[0];
     let mut out = Vec::new();
@@ -329,10 +345,14 @@ fn forward(model: &Model, runs: Vec<Run>, dump: Option<&Path>, json: bool, top: 
             }
         }
         let scores: Vec<f32> = acts.values[last].iter().copied().collect();
-        let names = labels::for_model(&g.name, scores.len());
+        let builtin = labels::for_model(&g.name, scores.len());
+        let class_name = |i: usize| match &labels {
+            Some(l) => l.get(i).cloned(),
+            None => builtin.map(|n| n[i].to_string()),
+        };
         let ranked: Vec<serde_json::Value> = preprocess::top_k(&scores, top)
             .into_iter()
-            .map(|(i, p)| serde_json::json!({"index": i, "label": names.map(|n| n[i]), "score": p}))
+            .map(|(i, p)| serde_json::json!({"index": i, "label": class_name(i), "score": p}))
             .collect();
         if json {
             out.push(serde_json::json!({"input": name, "top": ranked}));

@@ -30,6 +30,8 @@ pub struct Model {
     mean: Option<Tensor>,
     /// The last classified image: its forward pass and its pixels as the net saw them.
     last: Option<(Activations, Rgba)>,
+    /// Class names from a user's labels file, replacing the built-in ones.
+    labels: Option<Vec<String>>,
 }
 
 #[derive(Serialize)]
@@ -174,13 +176,17 @@ impl Model {
     /// Loads a Caffe prototxt with .caffemodel (V1 or V2) or .caffemodel.h5 weights.
     #[wasm_bindgen(js_name = loadCaffe)]
     pub fn load_caffe(prototxt: &[u8], weights: &[u8]) -> Result<Model, JsError> {
-        Ok(Model { inner: caffe::load(prototxt, weights).map_err(js_error)?, mean: None, last: None })
+        Ok(Model { inner: caffe::load(prototxt, weights).map_err(js_error)?, mean: None, last: None, labels: None })
     }
 
     pub fn summary(&self) -> Result<JsValue, JsError> {
         let t = &self.inner.transform;
+        let mut summary = summary::summarize(&self.inner).map_err(js_error)?;
+        if self.labels.is_some() {
+            summary.labels = self.labels.clone();
+        }
         to_js(&SummaryJs {
-            summary: summary::summarize(&self.inner).map_err(js_error)?,
+            summary,
             transform: TransformJs {
                 scale: t.scale,
                 mean_values: t.mean_values.clone(),
@@ -231,6 +237,16 @@ impl Model {
         Ok(())
     }
 
+    /// Uses a labels file (one class per line, or Caffe's synset_words.txt) for class names; returns
+    /// how many it holds.
+    #[wasm_bindgen(js_name = setLabels)]
+    pub fn set_labels(&mut self, text: &str) -> usize {
+        let names = zfvis_core::labels::parse(text);
+        let n = names.len();
+        self.labels = Some(names);
+        n
+    }
+
     #[wasm_bindgen(js_name = clearMean)]
     pub fn clear_mean(&mut self) {
         self.mean = None;
@@ -242,6 +258,17 @@ impl Model {
         let g = &self.inner.graph;
         let inputs = g.default_input_shapes().iter().map(|s| Tensor::zeros(zfvis_core::ndarray::IxDyn(s))).collect();
         engine::forward(g, inputs).map(|_| ()).map_err(js_error)
+    }
+
+    /// One deconvnet projection from the strongest unit of `layer`'s first channel on the last image's
+    /// forward pass, for benchmarks.
+    #[wasm_bindgen(js_name = runProjection)]
+    pub fn run_projection(&self, layer: &str) -> Result<(), JsError> {
+        let (acts, _) = self.last()?;
+        let target = Target { value: layer.to_string(), channel: 0, unit: Unit::Max };
+        projection::project(&self.inner.graph, acts, &target, Method::Deconvnet, Options::default())
+            .map(|_| ())
+            .map_err(js_error)
     }
 
     /// Classifies decoded RGBA pixels; returns all probabilities and the top 5. The forward pass is kept
