@@ -348,7 +348,7 @@ fn forward(
         let builtin = labels::for_model(&g.name, scores.len());
         let class_name = |i: usize| match &labels {
             Some(l) => l.get(i).cloned(),
-            None => builtin.map(|n| n[i].to_string()),
+            None => builtin.as_ref().map(|n| n[i].clone()),
         };
         let ranked: Vec<serde_json::Value> = preprocess::top_k(&scores, top)
             .into_iter()

@@ -65,8 +65,7 @@ pub fn summarize(model: &Model) -> Result<Summary> {
         params: layers.iter().map(|l| l.params).sum(),
         labels: layers
             .last()
-            .and_then(|l| crate::labels::for_model(&g.name, l.outputs[0].shape.iter().skip(1).product()))
-            .map(|names| names.iter().map(|s| s.to_string()).collect()),
+            .and_then(|l| crate::labels::for_model(&g.name, l.outputs[0].shape.iter().skip(1).product())),
         layers,
     })
 }

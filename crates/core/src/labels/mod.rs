@@ -4,9 +4,17 @@
 pub const CIFAR10: [&str; 10] =
     ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"];
 
-/// A built-in label set that fits a model with `classes` outputs and this name, if one does.
-pub fn for_model(net_name: &str, classes: usize) -> Option<&'static [&'static str]> {
-    (classes == 10 && net_name.to_ascii_lowercase().contains("cifar")).then_some(&CIFAR10[..])
+/// ILSVRC-2012's 1000 classes, Caffe's order, as `synset_words.txt` lines.
+pub const IMAGENET_SYNSET_WORDS: &str = include_str!("imagenet_synset_words.txt");
+
+/// A built-in label set that fits a model with `classes` outputs and this name, if one does: CIFAR-10 for
+/// 10-class nets named like CIFAR, ImageNet for 1000-class nets.
+pub fn for_model(net_name: &str, classes: usize) -> Option<Vec<String>> {
+    match classes {
+        10 if net_name.to_ascii_lowercase().contains("cifar") => Some(CIFAR10.iter().map(|s| s.to_string()).collect()),
+        1000 => Some(parse(IMAGENET_SYNSET_WORDS)),
+        _ => None,
+    }
 }
 
 /// Class names from a labels file: one per line, in class order. Caffe's synset_words.txt lines
