@@ -47,6 +47,7 @@ const state = {
   pending: {},      // model files picked so far: {prototxt, weights, mean}
   model: null,      // files of the loaded model
   summary: null,
+  labels: null,     // a labels file the user gave, applied to every model loaded after it
   layer: null,      // layer whose filters are shown
   images: [],       // image files to classify
   current: 0,       // index of the current image: the one whose activations and projections are shown
@@ -87,7 +88,7 @@ async function kindOf(file) {
   const name = file.name.toLowerCase();
   if (file.type.startsWith('image/') || /\.(jpe?g|png|gif|bmp|webp)$/.test(name)) return 'image';
   const head = new Uint8Array(await file.slice(0, 4096).arrayBuffer());
-  if (isText(head)) return 'prototxt';
+  if (isText(head)) return name.endsWith('.txt') && !name.endsWith('.prototxt.txt') ? 'labels' : 'prototxt';
   if (HDF5.every((b, i) => head[i] === b)) return 'weights';
   if (name.endsWith('.binaryproto')) return 'mean';
   if (name.endsWith('.caffemodel')) return 'weights';
@@ -117,6 +118,12 @@ async function addFiles(fileList) {
 }
 
 async function addModelFiles(picked) {
+  if (picked.labels) {
+    state.labels = picked.labels;
+    delete picked.labels;
+    if (state.model) await setLabelsFile(state.labels);
+    if (!Object.keys(picked).length) return;
+  }
   if (picked.mean && !picked.prototxt && !picked.weights && state.model) return setMeanFile(picked.mean);
   const p = Object.assign(state.pending, picked);
   if (!p.prototxt || !p.weights) {
@@ -135,6 +142,7 @@ async function loadModel(files) {
     state.model = files;
     setStatus(`Loaded ${names}${files.mean ? ` with mean ${files.mean.name}` : ''}.`);
     showModel(summary);
+    if (state.labels) await setLabelsFile(state.labels);
   } catch (e) {
     setStatus(state.model ? `Still showing the previous model.` : '');
     showError(`Could not load the model (${names}): ${e.message}`);
@@ -145,6 +153,19 @@ async function loadModel(files) {
 async function useMean(mean) {
   await engine.call('setMean', { mean });
   runPredictions();
+}
+
+// Class names from a labels file (one per line, or Caffe's synset_words.txt) replace the built-in ones.
+async function setLabelsFile(file) {
+  try {
+    const { count, summary } = await engine.call('setLabels', { text: await file.text() });
+    const classes = summary.layers.at(-1)?.outputs[0].shape.slice(1).reduce((a, b) => a * b, 1);
+    state.summary = summary;
+    setStatus(`Using ${count} class names from ${file.name}${count === classes ? '' : ` (the model has ${classes} classes)`}.`);
+    runPredictions();
+  } catch (e) {
+    showError(`Could not use the labels file ${file.name}: ${e.message}`);
+  }
 }
 
 async function setMeanFile(mean) {
@@ -496,7 +517,7 @@ async function drawProjection() {
   const run = ++state.projectRun;
   try {
     const views = await Promise.all(METHODS.map((method) =>
-      engine.call('project', { layer, channel, unit, method, render })));
+      engine.call('project', { layer, channel, unit, method, render, lrnGradient: $('proj-lrn').checked })));
     if (run !== state.projectRun) return;
     const { field, input, width, height } = views[0];
     const seen = { rgba: input, width, height };
@@ -510,7 +531,9 @@ async function drawProjection() {
     }
     $('projection-info').textContent = `${layer}, channel ${channel}, ${currentName()}: `
       + (field ? `unit (y ${field.unit[0]}, x ${field.unit[1]}), receptive field x ${field.x0}–${field.x1}, `
-        + `y ${field.y0}–${field.y1}` : 'the whole map');
+        + `y ${field.y0}–${field.y1}, activation ${field.activation.toPrecision(4)}`
+        + (field.activation > 0 ? '' : ' (the unit is silent for this image: there is nothing to project)')
+        : 'the whole map');
     $('projection-section').hidden = false;
   } catch (e) {
     if (run === state.projectRun) showError(`Could not project ${layer} channel ${channel}: ${e.message}`);
@@ -553,6 +576,11 @@ async function setUpExample() {
 
 $('model-files').onchange = (e) => addFiles(e.target.files);
 $('image-files').onchange = (e) => addImages([...e.target.files]);
+// Images pasted anywhere on the page are classified like picked ones.
+document.addEventListener('paste', (e) => {
+  const images = [...(e.clipboardData?.files ?? [])].filter((f) => f.type.startsWith('image/'));
+  if (images.length) addImages(images.map((f, i) => new File([f], f.name || `pasted-${i + 1}.png`, { type: f.type })));
+});
 const zone = $('drop-zone');
 zone.ondragover = (e) => { e.preventDefault(); zone.classList.add('over'); };
 zone.ondragleave = () => zone.classList.remove('over');

@@ -40,6 +40,11 @@ const ops = {
     return model.summary();
   },
 
+  setLabels({ text }) {
+    const n = loaded().setLabels(text);
+    return { count: n, summary: loaded().summary() };
+  },
+
   async setMean({ mean }) {
     if (mean) loaded().setMean(await bytes(mean));
     else loaded().clearMean();
@@ -52,7 +57,7 @@ const ops = {
 
   // Median, min and max ms per call of forward passes and tilings of `layer`, over `runs` samples of
   // `batch` calls each (the worker's clock is coarse: 0.1 ms).
-  bench({ runs, batch = 20, layer }) {
+  bench({ runs, batch = 20, layer, projectLayer }) {
     const m = loaded();
     const time = (f) => {
       f();
@@ -65,7 +70,10 @@ const ops = {
       ms.sort((a, b) => a - b);
       return [ms[ms.length >> 1], ms[0], ms[ms.length - 1]];
     };
-    return { forward: time(() => m.runForward()), tile: time(() => m.tile(layer, { zoom: 1 })) };
+    const result = { forward: time(() => m.runForward()), tile: time(() => m.tile(layer, { zoom: 1 })) };
+    // Needs a classified image: projections reuse its forward pass.
+    if (projectLayer) result.projection = time(() => m.runProjection(projectLayer));
+    return result;
   },
 
   async predict({ image, pre }) {
@@ -79,8 +87,8 @@ const ops = {
     return loaded().activations(layer, opts);
   },
 
-  project({ layer, channel, unit, method, render }) {
-    return loaded().project(layer, channel, unit, method, render);
+  project({ layer, channel, unit, method, render, lrnGradient }) {
+    return loaded().project(layer, channel, unit, method, render, !!lrnGradient);
   },
 
   gradCam({ layer, classIndex }) {

@@ -45,13 +45,15 @@ def main():
         return
     cv2.setNumThreads(1)
     exe = os.path.join(ROOT, "target", "release", "zfvis")
-    print(f"| model | zfvis native (ms) | OpenCV dnn {cv2.__version__}, 1 thread (ms) | ratio zfvis/OpenCV |")
-    print("|---|---|---|---|")
+    print(f"| model | zfvis native (ms) | OpenCV dnn {cv2.__version__}, 1 thread (ms) | ratio zfvis/OpenCV "
+          "| zfvis deconvnet projection (ms) | projection/forward |")
+    print("|---|---|---|---|---|---|")
     for name, proto, weights, shape in MODELS:
         proto, weights = os.path.join(SHARED, proto), os.path.join(SHARED, weights)
         ours = json.loads(subprocess.check_output([exe, "bench", proto, weights, "--runs", str(args.runs), "--json"]))
         theirs = opencv_median(proto, weights, shape, args.runs)
-        print(f"| {name} | {ours['forward_ms'][0]:.3f} | {theirs:.3f} | {ours['forward_ms'][0] / theirs:.2f} |")
+        fwd, proj = ours["forward_ms"][0], ours["projection_ms"][0]
+        print(f"| {name} | {fwd:.3f} | {theirs:.3f} | {fwd / theirs:.2f} | {proj:.3f} | {proj / fwd:.2f} |")
     sys.stdout.flush()
 
 

@@ -125,6 +125,8 @@ struct FieldJs {
     x0: isize,
     x1: isize,
     unit: [usize; 2],
+    /// The unit's activation for this image.
+    activation: f32,
 }
 
 #[derive(Serialize)]
@@ -354,6 +356,7 @@ impl Model {
         unit: JsValue,
         method: &str,
         render_as: &str,
+        lrn_gradient: bool,
     ) -> Result<JsValue, JsError> {
         let (acts, seen) = self.last()?;
         let g = &self.inner.graph;
@@ -372,7 +375,8 @@ impl Model {
             _ => Method::Deconvnet,
         };
         let target = Target { value: layer.to_string(), channel, unit };
-        let p = projection::project(g, acts, &target, method, Options::default()).map_err(js_error)?;
+        let opts = Options { lrn_gradient, ..Options::default() };
+        let p = projection::project(g, acts, &target, method, opts).map_err(js_error)?;
         let img = match render_as {
             "signed" => render::signed(&p),
             _ => render::paper(&p, self.inner.default_channel_order()),
@@ -394,7 +398,9 @@ impl Model {
             Some((y, x)) => {
                 let r =
                     receptive_field::receptive_field(g, layer, y, x).map_err(js_error)?.clip(seen.height, seen.width);
-                Some(FieldJs { y0: r.y0, y1: r.y1, x0: r.x0, x1: r.x1, unit: [y, x] })
+                let a = acts.get(g, layer).expect("projected");
+                let activation = a.get([0, channel, y, x].as_slice()).copied().unwrap_or(0.0);
+                Some(FieldJs { y0: r.y0, y1: r.y1, x0: r.x0, x1: r.x1, unit: [y, x], activation })
             }
             None => None,
         };
