@@ -80,14 +80,33 @@ impl Default for TileJs {
     }
 }
 
+/// An RGBA image for `ImageData`.
 #[derive(Serialize)]
-struct GridJs {
+struct ImageJs {
     width: usize,
     height: usize,
     #[serde(with = "serde_bytes_js")]
     rgba: Vec<u8>,
+}
+
+impl From<Rgba> for ImageJs {
+    fn from(i: Rgba) -> Self {
+        ImageJs { width: i.width, height: i.height, rgba: i.data }
+    }
+}
+
+#[derive(Serialize)]
+struct GridJs {
+    #[serde(flatten)]
+    image: ImageJs,
     tiles: usize,
     grid: usize,
+}
+
+impl From<tile::Grid> for GridJs {
+    fn from(g: tile::Grid) -> Self {
+        GridJs { image: g.image.into(), tiles: g.tiles, grid: g.side }
+    }
 }
 
 /// Serializes bytes as a Uint8Array instead of an array of numbers.
@@ -107,12 +126,8 @@ struct Maximum {
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct MapsJs {
-    width: usize,
-    height: usize,
-    #[serde(with = "serde_bytes_js")]
-    rgba: Vec<u8>,
-    tiles: usize,
-    grid: usize,
+    #[serde(flatten)]
+    grid: GridJs,
     map_height: usize,
     map_width: usize,
     maxima: Vec<Maximum>,
@@ -131,10 +146,8 @@ struct FieldJs {
 
 #[derive(Serialize)]
 struct ProjectionJs {
-    width: usize,
-    height: usize,
-    #[serde(with = "serde_bytes_js")]
-    rgba: Vec<u8>,
+    #[serde(flatten)]
+    image: ImageJs,
     /// The unit's receptive field in input pixels, clipped to the image.
     field: Option<FieldJs>,
     /// The image as the net saw it, RGBA, same size.
@@ -223,13 +236,7 @@ impl Model {
             channel_order: order(&o.channel_order)?,
         };
         let g = tile::tile_filters(weights, &opts).map_err(|e| js_error(e.context(format!("layer '{layer}'"))))?;
-        to_js(&GridJs {
-            width: g.image.width,
-            height: g.image.height,
-            rgba: g.image.data,
-            tiles: g.tiles,
-            grid: g.side,
-        })
+        to_js(&GridJs::from(g))
     }
 
     /// Uses a mean.binaryproto for pixel-wise mean subtraction in [`Model::predict`].
@@ -334,16 +341,7 @@ impl Model {
                 Maximum { y: i / s[3], x: i % s[3], value }
             })
             .collect();
-        to_js(&MapsJs {
-            width: g.image.width,
-            height: g.image.height,
-            rgba: g.image.data,
-            tiles: g.tiles,
-            grid: g.side,
-            map_height: s[2],
-            map_width: s[3],
-            maxima,
-        })
+        to_js(&MapsJs { grid: GridJs::from(g), map_height: s[2], map_width: s[3], maxima })
     }
 
     /// Projects a unit ("max", "map" or [y, x]) of one channel to input space for the last image.
@@ -404,7 +402,7 @@ impl Model {
             }
             None => None,
         };
-        to_js(&ProjectionJs { width: img.width, height: img.height, rgba: img.data, field, input: seen.data.clone() })
+        to_js(&ProjectionJs { image: img.into(), field, input: seen.data.clone() })
     }
 
     /// Grad-CAM of `class` at `layer` for the last image, as a heat map over the image the net saw.
@@ -413,6 +411,6 @@ impl Model {
         let (acts, seen) = self.last()?;
         let cam = gradcam::grad_cam(&self.inner.graph, acts, layer, class).map_err(js_error)?;
         let img = render::heat_overlay(&cam, seen, 0.5).map_err(js_error)?;
-        to_js(&GridJs { width: img.width, height: img.height, rgba: img.data, tiles: 1, grid: 1 })
+        to_js(&ImageJs::from(img))
     }
 }
