@@ -52,25 +52,23 @@ divisor is the clipped window's size (these nets have no pooling pad). AvePoolCa
 """
 
 import argparse
-import importlib
 import json
 import math
-import subprocess
 import sys
-import tempfile
 import warnings
 from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from refdata import ROOT, publish  # noqa: E402
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 import captum
 from captum.attr import GuidedBackprop, LayerGradCam, Saliency
 
-ROOT = Path(__file__).resolve().parents[2]
-PROTO = ROOT / "crates" / "core" / "proto" / "caffe.proto"
 OUT = ROOT / "crates" / "core" / "tests" / "data" / "attributions"
 SHARED = ROOT.parent / "shared"
 PORT_TOL = 1e-4
@@ -86,16 +84,6 @@ MODELS = [
          weights="fixtures/caffe/lenet/lenet_iter_10000.caffemodel",
          images=["wonnx_5"], unit_layer="conv2", gradcam_layer="conv2"),
 ]
-
-
-def load_caffe_pb2(tmp: Path):
-    """Compiles the vendored caffe.proto with grpc_tools.protoc into tmp and imports it."""
-    subprocess.run(
-        [sys.executable, "-m", "grpc_tools.protoc", f"-I{PROTO.parent}", f"--python_out={tmp}", str(PROTO)],
-        check=True,
-    )
-    sys.path.insert(0, str(tmp))
-    return importlib.import_module("caffe_pb2")
 
 
 def read_caffemodel(pb, path: Path):
@@ -413,31 +401,7 @@ def main():
     args = ap.parse_args()
     if not (SHARED / "fixtures").is_dir():
         sys.exit(f"{SHARED} (fixtures and references) is absent: it must sit beside the repository")
-    with tempfile.TemporaryDirectory() as tmp:
-        pb = load_caffe_pb2(Path(tmp))
-        fresh = Path(tmp) / "fresh"
-        fresh.mkdir()
-        generate(pb, fresh)
-        if args.check:
-            bad = []
-            for f in sorted(fresh.iterdir()):
-                old = args.out / f.name
-                if f.suffix == ".npy":
-                    same = old.exists() and np.array_equal(np.load(f), np.load(old))
-                else:
-                    same = old.exists() and old.read_bytes() == f.read_bytes()
-                if not same:
-                    bad.append(f.name)
-            print("differs:" if bad else "all files match", " ".join(bad))
-            sys.exit(1 if bad else 0)
-        if args.out.exists():
-            for f in args.out.iterdir():
-                f.unlink()
-        args.out.mkdir(parents=True, exist_ok=True)
-        for f in fresh.iterdir():
-            (args.out / f.name).write_bytes(f.read_bytes())
-    total = sum(f.stat().st_size for f in args.out.iterdir())
-    print(f"wrote {len(list(args.out.iterdir()))} files, {total / 1024:.0f} KiB, to {args.out.relative_to(ROOT)}")
+    publish(generate, args.out, args.check)
 
 
 if __name__ == "__main__":

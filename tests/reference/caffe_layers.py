@@ -56,29 +56,17 @@ OpenCV dnn quirks met here (OpenCV 4.14 from opencv-python-headless) and how the
 
 import argparse
 import hashlib
-import importlib
 import json
-import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[2]
-PROTO = ROOT / "crates" / "core" / "proto" / "caffe.proto"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from refdata import ROOT, publish  # noqa: E402
+
 OUT = ROOT / "crates" / "core" / "tests" / "data" / "caffe_layers"
-
-
-def load_caffe_pb2(tmp: Path):
-    """Compiles the vendored caffe.proto with grpc_tools.protoc and imports it."""
-    subprocess.run(
-        [sys.executable, "-m", "grpc_tools.protoc", f"-I{PROTO.parent}", f"--python_out={tmp}", str(PROTO)],
-        check=True,
-    )
-    sys.path.insert(0, str(tmp))
-    return importlib.import_module("caffe_pb2")
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -528,35 +516,7 @@ def main():
     ap.add_argument("--out", type=Path, default=OUT)
     ap.add_argument("--check", action="store_true", help="generate into a temporary folder and compare with --out")
     args = ap.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        pb = load_caffe_pb2(Path(tmp))
-        if args.check:
-            fresh = Path(tmp) / "fresh"
-            fresh.mkdir()
-            generate(pb, fresh)
-            bad = []
-            for f in sorted(fresh.iterdir()):
-                old = args.out / f.name
-                if f.suffix == ".npy":
-                    same = old.exists() and np.array_equal(np.load(f), np.load(old))
-                else:
-                    same = old.exists() and old.read_bytes() == f.read_bytes()
-                if not same:
-                    bad.append(f.name)
-            print("differs:" if bad else "all files match", " ".join(bad))
-            sys.exit(1 if bad else 0)
-        fresh = Path(tmp) / "fresh"
-        fresh.mkdir()
-        generate(pb, fresh)
-        if args.out.exists():
-            for f in args.out.iterdir():
-                f.unlink()
-        args.out.mkdir(parents=True, exist_ok=True)
-        for f in fresh.iterdir():
-            (args.out / f.name).write_bytes(f.read_bytes())
-    total = sum(f.stat().st_size for f in args.out.iterdir())
-    print(f"wrote {len(list(args.out.iterdir()))} files, {total / 1024:.0f} KiB, to {args.out.relative_to(ROOT)}")
-
+    publish(generate, args.out, args.check)
 
 if __name__ == "__main__":
     main()
