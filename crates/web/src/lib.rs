@@ -65,6 +65,25 @@ struct TileJs {
     channel_order: String,
 }
 
+impl TileJs {
+    fn options(&self) -> Result<TileOptions, JsError> {
+        Ok(TileOptions {
+            norm: if self.norm == "tile" { Norm::Tile } else { Norm::Global },
+            pad: self.pad,
+            pad_value: self.pad_value,
+            zoom: self.zoom,
+            start: self.start,
+            count: self.count,
+            mode: match self.mode.as_str() {
+                "rgb" => TileMode::Rgb,
+                "grey" | "gray" => TileMode::Grey,
+                _ => TileMode::Auto,
+            },
+            channel_order: order(&self.channel_order)?,
+        })
+    }
+}
+
 impl Default for TileJs {
     fn default() -> Self {
         TileJs {
@@ -221,20 +240,7 @@ impl Model {
         let node = self.inner.graph.node(layer).ok_or_else(|| JsError::new(&format!("no layer named '{layer}'")))?;
         let weights =
             node.weights.first().ok_or_else(|| JsError::new(&format!("layer '{layer}' has no weights to tile")))?;
-        let opts = TileOptions {
-            norm: if o.norm == "tile" { Norm::Tile } else { Norm::Global },
-            pad: o.pad,
-            pad_value: o.pad_value,
-            zoom: o.zoom,
-            start: o.start,
-            count: o.count,
-            mode: match o.mode.as_str() {
-                "rgb" => TileMode::Rgb,
-                "grey" | "gray" => TileMode::Grey,
-                _ => TileMode::Auto,
-            },
-            channel_order: order(&o.channel_order)?,
-        };
+        let opts = o.options()?;
         let g = tile::tile_filters(weights, &opts).map_err(|e| js_error(e.context(format!("layer '{layer}'"))))?;
         to_js(&GridJs::from(g))
     }
@@ -321,16 +327,7 @@ impl Model {
             )));
         }
         let maps = a.index_axis(zfvis_core::ndarray::Axis(0), 0).to_owned().into_dyn();
-        let opts = TileOptions {
-            norm: if o.norm == "global" { Norm::Global } else { Norm::Tile },
-            pad: o.pad,
-            pad_value: o.pad_value,
-            zoom: o.zoom,
-            start: o.start,
-            count: o.count,
-            mode: TileMode::Grey,
-            channel_order: ChannelOrder::Rgb,
-        };
+        let opts = TileOptions { mode: TileMode::Grey, ..o.options()? };
         let g = tile::tile_maps(&maps, &opts).map_err(js_error)?;
         let plane = s[2] * s[3];
         let flat = maps.as_standard_layout();
