@@ -16,6 +16,8 @@ test('LeNet with a labels file; a pasted digit', { skip: noFixtures }, async () 
   const labels = join(mkdtempSync(join(tmpdir(), 'zfvis-labels-')), 'digits.txt');
   writeFileSync(labels, ['zero', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine'].join('\n'));
   assert.equal(await loadModel(page, [join(LENET, 'lenet.prototxt'), join(LENET, 'lenet_iter_10000.caffemodel'), labels]), null);
+  // The labels apply once the model is in; wait for that before classifying.
+  await page.waitForFunction(() => /10 class names from digits\.txt/.test(document.getElementById('status').textContent));
   await page.fill('#scale', '0.00390625');
   await page.dispatchEvent('#scale', 'change');
 
@@ -30,6 +32,5 @@ test('LeNet with a labels file; a pasted digit', { skip: noFixtures }, async () 
   assert.equal(row.file, 'five.jpg');
   assert.equal(row.label, 'five');
   assert.ok(Number(row.prob) > 0.99);
-  assert.match(await page.textContent('#status'), /10 class names from digits\.txt/);
   assert.deepEqual(errors, []);
 });
