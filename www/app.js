@@ -91,6 +91,7 @@ async function kindOf(file) {
   if (isText(head)) return name.endsWith('.txt') && !name.endsWith('.prototxt.txt') ? 'labels' : 'prototxt';
   if (HDF5.every((b, i) => head[i] === b)) return 'weights';
   if (name.endsWith('.binaryproto')) return 'mean';
+  if (name.endsWith('.onnx')) return 'onnx';
   if (name.endsWith('.caffemodel')) return 'weights';
   // A BlobProto starts with its num/channels/height/width/data/shape fields, a NetParameter with a name or layers.
   return [0x08, 0x10, 0x18, 0x20, 0x2a, 0x3a].includes(head[0]) ? 'mean' : 'weights';
@@ -125,6 +126,10 @@ async function addModelFiles(picked) {
     if (!Object.keys(picked).length) return;
   }
   if (picked.mean && !picked.prototxt && !picked.weights && state.model) return setMeanFile(picked.mean);
+  if (picked.onnx) {
+    state.pending = {};
+    return loadModel({ onnx: picked.onnx, mean: picked.mean });
+  }
   const p = Object.assign(state.pending, picked);
   if (!p.prototxt || !p.weights) {
     const have = Object.values(p).map((f) => f.name).join(', ');
@@ -135,7 +140,7 @@ async function addModelFiles(picked) {
 }
 
 async function loadModel(files) {
-  const names = [files.prototxt, files.weights].map((f) => f.name).join(' + ');
+  const names = (files.onnx ? [files.onnx] : [files.prototxt, files.weights]).map((f) => f.name).join(' + ');
   setStatus(`Loading ${names}…`);
   try {
     const summary = await engine.call('load', files);

@@ -26,9 +26,9 @@ async function decode(blob) {
 
 const ops = {
   // Replaces the model only once the new one (and its mean, if any) loaded.
-  async load({ prototxt, weights, mean }) {
+  async load({ prototxt, weights, onnx, mean }) {
     const { Model } = await wasm;
-    const next = Model.loadCaffe(await bytes(prototxt), await bytes(weights));
+    const next = onnx ? Model.loadOnnx(await bytes(onnx)) : Model.loadCaffe(await bytes(prototxt), await bytes(weights));
     try {
       if (mean) next.setMean(await bytes(mean));
     } catch (e) {

@@ -28,7 +28,7 @@ struct Cli {
 enum Command {
     /// Layers, types, output shapes and parameter counts.
     Info {
-        /// net.prototxt and its weights (.caffemodel or .caffemodel.h5), in any order
+        /// model.onnx, or net.prototxt and its weights (.caffemodel or .caffemodel.h5) in any order
         #[arg(required = true, num_args = 1..)]
         model: Vec<PathBuf>,
         #[arg(long)]

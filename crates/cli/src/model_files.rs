@@ -2,7 +2,7 @@
 
 use ndarray::ArrayD;
 use std::path::{Path, PathBuf};
-use zfvis_core::formats::{caffe, Model};
+use zfvis_core::formats::{caffe, onnx, Model};
 use zfvis_core::{Error, Result, Tensor};
 
 fn read(p: &Path) -> Result<Vec<u8>> {
@@ -16,8 +16,14 @@ fn is_text(bytes: &[u8]) -> bool {
 }
 
 pub fn load_model(files: &[PathBuf]) -> Result<Model> {
+    if let [one] = files {
+        return onnx::load(&read(one)?).map_err(|e| e.context(one.display()));
+    }
     let [a, b] = files else {
-        return Err(Error::input(format!("MODEL is two files, net.prototxt and its weights; {} given", files.len())));
+        return Err(Error::input(format!(
+            "MODEL is a .onnx file, or net.prototxt and its weights; {} files given",
+            files.len()
+        )));
     };
     let (a_bytes, b_bytes) = (read(a)?, read(b)?);
     let (proto, weights, pn, wn) =

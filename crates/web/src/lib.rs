@@ -213,6 +213,17 @@ impl Model {
         Ok(Model { inner: caffe::load(prototxt, weights).map_err(js_error)?, mean: None, last: None, labels: None })
     }
 
+    /// Loads a binary .onnx model.
+    #[wasm_bindgen(js_name = loadOnnx)]
+    pub fn load_onnx(bytes: &[u8]) -> Result<Model, JsError> {
+        Ok(Model {
+            inner: zfvis_core::formats::onnx::load(bytes).map_err(js_error)?,
+            mean: None,
+            last: None,
+            labels: None,
+        })
+    }
+
     pub fn summary(&self) -> Result<JsValue, JsError> {
         let t = &self.inner.transform;
         let mut summary = summary::summarize(&self.inner).map_err(js_error)?;
@@ -301,8 +312,15 @@ impl Model {
         let input_shape = g.default_input_shapes().remove(0);
         let blob = preprocess::to_blob(&Pixels { rgba, width, height }, &input_shape, &pre).map_err(js_error)?;
         let acts = engine::forward(g, vec![blob]).map_err(js_error)?;
-        let last = g.nodes.last().expect("a graph has nodes").outputs[0];
-        let probs: Vec<f32> = acts.values[last].iter().copied().collect();
+        let last_node = g.nodes.last().expect("a graph has nodes");
+        let mut probs: Vec<f32> = acts.values[last_node.outputs[0]].iter().copied().collect();
+        if !matches!(last_node.op, zfvis_core::ops::Op::Softmax(_)) {
+            // Class scores (logits): shown as probabilities.
+            let max = probs.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+            probs.iter_mut().for_each(|p| *p = (*p - max).exp());
+            let sum: f32 = probs.iter().sum();
+            probs.iter_mut().for_each(|p| *p /= sum);
+        }
         let top = preprocess::top_k(&probs, 5).into_iter().map(|(index, prob)| Ranked { index, prob }).collect();
         let seen = preprocess::fit_rgba(&Pixels { rgba, width, height }, input_shape[2], input_shape[3], pre.resize);
         self.last = Some((acts, seen));

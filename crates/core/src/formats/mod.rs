@@ -1,6 +1,7 @@
 //! Model formats: each reader turns files into a [`crate::Graph`] plus what the files say about inputs.
 
 pub mod caffe;
+pub mod onnx;
 
 use crate::Graph;
 

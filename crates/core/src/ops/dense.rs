@@ -116,3 +116,74 @@ impl InnerProduct {
         Ok(tensor(x_shape, dx))
     }
 }
+
+/// ONNX MatMul of an input (…×M×K, leading axes folded into rows) by a K×N matrix: the constant
+/// weights[0], or a second 2-D input.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MatMul;
+
+impl MatMul {
+    fn right<'a>(inputs: &[&'a Tensor], weights: &'a [Tensor]) -> &'a Tensor {
+        inputs.get(1).copied().unwrap_or(&weights[0])
+    }
+
+    pub fn output_shape(&self, inputs: &[&[usize]], weights: &[Tensor]) -> Result<Vec<usize>> {
+        let a = inputs[0];
+        let b: &[usize] = match (inputs.get(1), weights.first()) {
+            (Some(b), _) => b,
+            (None, Some(w)) => w.shape(),
+            _ => bail!(model, "MatMul needs two operands"),
+        };
+        match (a, b) {
+            ([.., k], [kb, n]) if k == kb && !a.is_empty() => {
+                let mut s = a.to_vec();
+                *s.last_mut().unwrap() = *n;
+                Ok(s)
+            }
+            _ => bail!(
+                input,
+                "cannot multiply {} by {} (only a K×N right operand is supported)",
+                fmt_shape(a),
+                fmt_shape(b)
+            ),
+        }
+    }
+
+    pub fn forward(&self, inputs: &[&Tensor], weights: &[Tensor]) -> Result<Tensor> {
+        let shape = self.output_shape(&[inputs[0].shape(), Self::right(inputs, weights).shape()], weights)?;
+        let (xs, bs) = (contiguous(inputs[0]), contiguous(Self::right(inputs, weights)));
+        let k = *inputs[0].shape().last().unwrap();
+        let n = *shape.last().unwrap();
+        let m = xs.len() / k.max(1);
+        let mut out = vec![0f32; m * n];
+        let mut c = ArrayViewMut2::from_shape((m, n), &mut out[..]).unwrap();
+        general_mat_mul(
+            1.0,
+            &ArrayView2::from_shape((m, k), &xs[..]).unwrap(),
+            &ArrayView2::from_shape((k, n), &bs[..]).unwrap(),
+            0.0,
+            &mut c,
+        );
+        Ok(tensor(&shape, out))
+    }
+
+    /// dA = g·Bᵀ; with a second input, dB = Aᵀ·g.
+    pub fn backward(&self, inputs: &[&Tensor], weights: &[Tensor], g: &Tensor) -> Vec<Option<Tensor>> {
+        let b = Self::right(inputs, weights);
+        let (k, n) = (b.shape()[0], b.shape()[1]);
+        let (gs, bs, xs) = (contiguous(g), contiguous(b), contiguous(inputs[0]));
+        let m = gs.len() / n.max(1);
+        let gm = ArrayView2::from_shape((m, n), &gs[..]).unwrap();
+        let mut da = vec![0f32; m * k];
+        let mut c = ArrayViewMut2::from_shape((m, k), &mut da[..]).unwrap();
+        general_mat_mul(1.0, &gm, &ArrayView2::from_shape((k, n), &bs[..]).unwrap().t(), 0.0, &mut c);
+        let mut grads = vec![Some(tensor(inputs[0].shape(), da))];
+        if inputs.len() > 1 {
+            let mut db = vec![0f32; k * n];
+            let mut c = ArrayViewMut2::from_shape((k, n), &mut db[..]).unwrap();
+            general_mat_mul(1.0, &ArrayView2::from_shape((m, k), &xs[..]).unwrap().t(), &gm, 0.0, &mut c);
+            grads.push(Some(tensor(b.shape(), db)));
+        }
+        grads
+    }
+}

@@ -2,6 +2,7 @@
 //! Shapes are NCHW; every op takes standard-layout tensors and returns new ones.
 
 pub mod activation;
+pub mod binary;
 pub mod conv;
 pub mod dense;
 pub mod elementwise;
@@ -14,8 +15,9 @@ pub mod softmax;
 use crate::{Result, Tensor};
 
 pub use activation::{Activation, ReluRule};
+pub use binary::{Binary, BinaryKind};
 pub use conv::Conv;
-pub use dense::InnerProduct;
+pub use dense::{InnerProduct, MatMul};
 pub use elementwise::Eltwise;
 pub use lrn::Lrn;
 pub use normalize::{BatchNorm, Scale};
@@ -42,6 +44,10 @@ pub enum Op {
     Eltwise(Eltwise),
     BatchNorm(BatchNorm),
     Scale(Scale),
+    /// Broadcasting arithmetic (ONNX Add, Sub, Mul, Div).
+    Binary(Binary),
+    /// ONNX MatMul.
+    MatMul(MatMul),
 }
 
 /// What one node produced.
@@ -76,6 +82,8 @@ impl Op {
             Op::Concat(o) => one(o.output_shape(inputs)),
             Op::Slice(o) => o.output_shapes(inputs[0], n_outputs),
             Op::Eltwise(o) => one(o.output_shape(inputs)),
+            Op::Binary(o) => one(o.output_shape(inputs, weights)),
+            Op::MatMul(o) => one(o.output_shape(inputs, weights)),
         }
     }
 
@@ -117,6 +125,8 @@ impl Op {
             Op::Eltwise(o) => one(o.forward(inputs)?),
             Op::BatchNorm(o) => one(o.forward(inputs[0], weights)),
             Op::Scale(o) => one(o.forward(inputs, weights)?),
+            Op::Binary(o) => one(o.forward(inputs, weights)?),
+            Op::MatMul(o) => one(o.forward(inputs, weights)?),
         })
     }
 }
@@ -169,6 +179,8 @@ impl Op {
             Op::Eltwise(o) => o.backward(ins, g),
             Op::BatchNorm(o) => one(o.backward(g, weights)),
             Op::Scale(o) => o.backward(ins, g, weights)?,
+            Op::Binary(o) => o.backward(ins, weights, g),
+            Op::MatMul(o) => o.backward(ins, weights, g),
             Op::Slice(_) | Op::Split => unreachable!("handled above"),
         })
     }

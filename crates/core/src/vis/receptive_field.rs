@@ -57,7 +57,7 @@ fn region_below(op: &Op, out: Option<Rect>, input_shape: &[usize]) -> Option<Rec
             let post = l.size as isize - 1 - pre;
             Rect { y0: r.y0 - pre, y1: r.y1 + post, x0: r.x0 - pre, x1: r.x1 + post }
         }
-        Op::InnerProduct(_) | Op::Flatten(_) | Op::Reshape(_) => full,
+        Op::InnerProduct(_) | Op::MatMul(_) | Op::Flatten(_) | Op::Reshape(_) => full,
         Op::Softmax(s) if s.axis != 1 => full,
         Op::Concat(c) if c.axis != 1 => full,
         Op::Slice(s) if s.axis != 1 => full,

@@ -1,0 +1,3 @@
+//! Types generated from the vendored `proto/onnx.proto`.
+#![allow(clippy::all)]
+include!(concat!(env!("OUT_DIR"), "/onnx.rs"));

@@ -1,0 +1,105 @@
+//! Element-wise Add, Sub, Mul and Div with numpy broadcasting (ONNX's arithmetic ops).
+
+use super::fmt_shape;
+use crate::{bail, Result, Tensor};
+use ndarray::{Axis, IxDyn, Zip};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BinaryKind {
+    Add,
+    Sub,
+    Mul,
+    Div,
+}
+
+/// Two operands: two inputs, or one input and a constant (weights[0]) on the given side.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Binary {
+    pub kind: BinaryKind,
+    /// With one input: the constant is the left operand.
+    pub constant_left: bool,
+}
+
+/// numpy's broadcast of two shapes.
+pub fn broadcast_shape(a: &[usize], b: &[usize]) -> Result<Vec<usize>> {
+    let n = a.len().max(b.len());
+    let dim = |s: &[usize], i: usize| if i + s.len() >= n { s[i + s.len() - n] } else { 1 };
+    (0..n)
+        .map(|i| match (dim(a, i), dim(b, i)) {
+            (x, y) if x == y || y == 1 => Ok(x),
+            (1, y) => Ok(y),
+            _ => bail!(input, "shapes {} and {} do not broadcast", fmt_shape(a), fmt_shape(b)),
+        })
+        .collect()
+}
+
+/// Sums `t` down to `shape`, undoing a broadcast.
+pub fn sum_to(t: &Tensor, shape: &[usize]) -> Tensor {
+    let mut r = t.clone();
+    while r.ndim() > shape.len() {
+        r = r.sum_axis(Axis(0));
+    }
+    for (i, &d) in shape.iter().enumerate() {
+        if d == 1 && r.shape()[i] != 1 {
+            r = r.sum_axis(Axis(i)).insert_axis(Axis(i));
+        }
+    }
+    r.into_shape_with_order(IxDyn(shape)).expect("summed to the operand's shape")
+}
+
+impl Binary {
+    fn operands<'a>(&self, inputs: &[&'a Tensor], weights: &'a [Tensor]) -> (&'a Tensor, &'a Tensor) {
+        match (inputs, self.constant_left) {
+            ([a, b, ..], _) => (a, b),
+            ([x], true) => (&weights[0], x),
+            ([x], false) => (x, &weights[0]),
+            _ => unreachable!("a binary op has an input"),
+        }
+    }
+
+    pub fn output_shape(&self, inputs: &[&[usize]], weights: &[Tensor]) -> Result<Vec<usize>> {
+        match (inputs, weights.first()) {
+            ([a, b, ..], _) => broadcast_shape(a, b),
+            ([x], Some(c)) if self.constant_left => broadcast_shape(c.shape(), x),
+            ([x], Some(c)) => broadcast_shape(x, c.shape()),
+            _ => bail!(model, "needs two operands"),
+        }
+    }
+
+    pub fn forward(&self, inputs: &[&Tensor], weights: &[Tensor]) -> Result<Tensor> {
+        let (a, b) = self.operands(inputs, weights);
+        let shape = broadcast_shape(a.shape(), b.shape())?;
+        let mut out = Tensor::zeros(IxDyn(&shape));
+        let (a, b) = (a.broadcast(IxDyn(&shape)).unwrap(), b.broadcast(IxDyn(&shape)).unwrap());
+        let z = Zip::from(&mut out).and(&a).and(&b);
+        match self.kind {
+            BinaryKind::Add => z.for_each(|o, &x, &y| *o = x + y),
+            BinaryKind::Sub => z.for_each(|o, &x, &y| *o = x - y),
+            BinaryKind::Mul => z.for_each(|o, &x, &y| *o = x * y),
+            BinaryKind::Div => z.for_each(|o, &x, &y| *o = x / y),
+        }
+        Ok(out)
+    }
+
+    /// Gradients for the inputs (for the value input only when the other operand is a constant).
+    pub fn backward(&self, inputs: &[&Tensor], weights: &[Tensor], g: &Tensor) -> Vec<Option<Tensor>> {
+        let (a, b) = self.operands(inputs, weights);
+        let shape = g.shape().to_vec();
+        let bcast = |t: &Tensor| t.broadcast(IxDyn(&shape)).unwrap().to_owned();
+        let (da, db) = match self.kind {
+            BinaryKind::Add => (g.clone(), g.clone()),
+            BinaryKind::Sub => (g.clone(), g.mapv(|v| -v)),
+            BinaryKind::Mul => (g * &bcast(b), g * &bcast(a)),
+            BinaryKind::Div => {
+                let (ab, bb) = (bcast(a), bcast(b));
+                (g / &bb, -(g * &ab) / (&bb * &bb))
+            }
+        };
+        let (da, db) = (sum_to(&da, a.shape()), sum_to(&db, b.shape()));
+        match (inputs.len(), self.constant_left) {
+            (2, _) => vec![Some(da), Some(db)],
+            (_, true) => vec![Some(db)],
+            _ => vec![Some(da)],
+        }
+    }
+}
