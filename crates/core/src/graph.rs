@@ -45,10 +45,6 @@ impl Graph {
         self.nodes.iter().find(|n| n.name == name)
     }
 
-    pub fn node_index(&self, name: &str) -> Option<usize> {
-        self.nodes.iter().position(|n| n.name == name)
-    }
-
     pub fn param_count(&self, node: &Node) -> usize {
         node.weights.iter().map(|w| w.len()).sum()
     }

@@ -124,7 +124,7 @@ fn centre_crop(mean: &Tensor, c: usize, h: usize, w: usize) -> Result<Vec<f32>> 
 }
 
 /// Bilinear resampling with OpenCV's pixel-centre convention; the identity when sizes match.
-fn resize_plane(src: &[f32], sw: usize, sh: usize, dw: usize, dh: usize, mode: Resize) -> Vec<f32> {
+pub(crate) fn resize_plane(src: &[f32], sw: usize, sh: usize, dw: usize, dh: usize, mode: Resize) -> Vec<f32> {
     if sw == dw && sh == dh {
         return src.to_vec();
     }

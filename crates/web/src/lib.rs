@@ -313,14 +313,12 @@ impl Model {
         let blob = preprocess::to_blob(&Pixels { rgba, width, height }, &input_shape, &pre).map_err(js_error)?;
         let acts = engine::forward(g, vec![blob]).map_err(js_error)?;
         let last_node = g.nodes.last().expect("a graph has nodes");
-        let mut probs: Vec<f32> = acts.values[last_node.outputs[0]].iter().copied().collect();
-        if !matches!(last_node.op, zfvis_core::ops::Op::Softmax(_)) {
+        let out = &acts.values[last_node.outputs[0]];
+        let probs: Vec<f32> = match last_node.op {
+            zfvis_core::ops::Op::Softmax(_) => out.iter().copied().collect(),
             // Class scores (logits): shown as probabilities.
-            let max = probs.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-            probs.iter_mut().for_each(|p| *p = (*p - max).exp());
-            let sum: f32 = probs.iter().sum();
-            probs.iter_mut().for_each(|p| *p /= sum);
-        }
+            _ => zfvis_core::ops::Softmax { axis: -1 }.forward(out).map_err(js_error)?.iter().copied().collect(),
+        };
         let top = preprocess::top_k(&probs, 5).into_iter().map(|(index, prob)| Ranked { index, prob }).collect();
         let seen = preprocess::fit_rgba(&Pixels { rgba, width, height }, input_shape[2], input_shape[3], pre.resize);
         self.last = Some((acts, seen));
@@ -347,14 +345,10 @@ impl Model {
         let maps = a.index_axis(zfvis_core::ndarray::Axis(0), 0).to_owned().into_dyn();
         let opts = TileOptions { mode: TileMode::Grey, ..o.options()? };
         let g = tile::tile_maps(&maps, &opts).map_err(js_error)?;
-        let plane = s[2] * s[3];
-        let flat = maps.as_standard_layout();
-        let flat = flat.as_slice().expect("standard layout");
-        let maxima: Vec<Maximum> = (0..s[1])
-            .map(|c| {
-                let (i, value) = projection::strongest(&flat[c * plane..(c + 1) * plane]);
-                Maximum { y: i / s[3], x: i % s[3], value }
-            })
+        let maxima = projection::channel_maxima(a)
+            .map_err(js_error)?
+            .into_iter()
+            .map(|((y, x), value)| Maximum { y, x, value })
             .collect();
         to_js(&MapsJs { grid: GridJs::from(g), map_height: s[2], map_width: s[3], maxima })
     }
@@ -395,24 +389,17 @@ impl Model {
             _ => render::paper(&p, self.inner.default_channel_order()),
         }
         .map_err(js_error)?;
+        let a = acts.get(g, layer).expect("projected");
         let at = match unit {
             Unit::At(y, x) => Some((y, x)),
-            Unit::Max => {
-                let a = acts.get(g, layer).expect("projected");
-                let w = a.shape().get(3).copied().unwrap_or(1);
-                let plane: usize = a.shape()[2..].iter().product();
-                let flat = a.as_standard_layout();
-                let (i, _) = projection::strongest(&flat.as_slice().unwrap()[channel * plane..(channel + 1) * plane]);
-                Some((i / w, i % w))
-            }
+            Unit::Max => Some(projection::channel_maxima(a).map_err(js_error)?[channel].0),
             Unit::Map => None,
         };
         let field = match at {
             Some((y, x)) => {
                 let r =
                     receptive_field::receptive_field(g, layer, y, x).map_err(js_error)?.clip(seen.height, seen.width);
-                let a = acts.get(g, layer).expect("projected");
-                let activation = a.get([0, channel, y, x].as_slice()).copied().unwrap_or(0.0);
+                let activation = a[[0, channel, y, x].as_slice()];
                 Some(FieldJs { y0: r.y0, y1: r.y1, x0: r.x0, x1: r.x1, unit: [y, x], activation })
             }
             None => None,

@@ -1,6 +1,8 @@
 //! Runs a [`Graph`]: shape inference and the forward pass, keeping every value and every switch.
 
-use crate::graph::{Graph, ValueId};
+pub mod backward;
+
+use crate::graph::Graph;
 use crate::ops::{fmt_shape, Switches};
 use crate::{bail, Error, Result, Tensor};
 
@@ -82,9 +84,3 @@ pub fn forward(graph: &Graph, inputs: Vec<Tensor>) -> Result<Activations> {
     }
     Ok(Activations { values: values.into_iter().map(|v| v.unwrap_or_default()).collect(), switches })
 }
-
-/// The value a node's first output holds.
-pub fn node_output(graph: &Graph, node: usize) -> ValueId {
-    graph.nodes[node].outputs[0]
-}
-pub mod backward;

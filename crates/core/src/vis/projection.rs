@@ -69,6 +69,21 @@ pub fn strongest(channel: &[f32]) -> (usize, f32) {
     channel.iter().enumerate().fold((0, f32::NEG_INFINITY), |best, (i, &v)| if v > best.1 { (i, v) } else { best })
 }
 
+/// Each channel's strongest unit in sample 0 of an N×C×H×W value: ((y, x), activation).
+pub fn channel_maxima(a: &Tensor) -> Result<Vec<((usize, usize), f32)>> {
+    let &[_, c, h, w] = a.shape() else {
+        bail!(input, "feature maps are N×C×H×W, got shape {}", fmt_shape(a.shape()));
+    };
+    let flat = a.as_standard_layout();
+    let flat = flat.as_slice().expect("standard layout");
+    Ok((0..c)
+        .map(|k| {
+            let (i, v) = strongest(&flat[k * h * w..(k + 1) * h * w]);
+            ((i / w, i % w), v)
+        })
+        .collect())
+}
+
 /// The seed signal for a target: zeros except the chosen units of the chosen channel.
 pub fn seed(graph: &Graph, acts: &Activations, target: &Target, value: SeedValue) -> Result<Tensor> {
     let id = graph

@@ -2,6 +2,7 @@
 
 use super::{to_byte, ChannelOrder, Rgba};
 use crate::ops::fmt_shape;
+use crate::preprocess::{resize_plane, Resize};
 use crate::{bail, Result, Tensor};
 
 /// C×H×W (C = 1 or 3) from N×C×H×W at sample 0, or as given.
@@ -58,7 +59,7 @@ fn heat(t: f32) -> [f32; 3] {
     [ramp(3.0), ramp(2.0), ramp(1.0)]
 }
 
-/// A non-negative map (any size) stretched bilinearly over the image and blended: `alpha` of heat colour.
+/// A map (any size) scaled to [0, 1], stretched bilinearly over the image and blended: `alpha` of heat colour.
 pub fn heat_overlay(map: &Tensor, image: &Rgba, alpha: f32) -> Result<Rgba> {
     let (c, h, w, d) = sample(map)?;
     if c != 1 || h == 0 || w == 0 {
@@ -66,25 +67,14 @@ pub fn heat_overlay(map: &Tensor, image: &Rgba, alpha: f32) -> Result<Rgba> {
     }
     let (lo, hi) = d.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
     let span = if hi > lo { hi - lo } else { 1.0 };
-    let at = |y: usize, x: usize| (d[y * w + x] - lo) / span;
+    let scaled: Vec<f32> = d.iter().map(|v| (v - lo) / span).collect();
     let (iw, ih) = (image.width, image.height);
+    let stretched = resize_plane(&scaled, w, h, iw, ih, Resize::Stretch);
     let mut data = image.data.clone();
-    for y in 0..ih {
-        let sy = ((y as f32 + 0.5) * h as f32 / ih as f32 - 0.5).clamp(0.0, (h - 1) as f32);
-        let (y0, ty) = (sy.floor() as usize, sy.fract());
-        let y1 = (y0 + 1).min(h - 1);
-        for x in 0..iw {
-            let sx = ((x as f32 + 0.5) * w as f32 / iw as f32 - 0.5).clamp(0.0, (w - 1) as f32);
-            let (x0, tx) = (sx.floor() as usize, sx.fract());
-            let x1 = (x0 + 1).min(w - 1);
-            let v = (at(y0, x0) * (1.0 - tx) + at(y0, x1) * tx) * (1.0 - ty)
-                + (at(y1, x0) * (1.0 - tx) + at(y1, x1) * tx) * ty;
-            let colour = heat(v);
-            let o = (y * iw + x) * 4;
-            for k in 0..3 {
-                let base = data[o + k] as f32 / 255.0;
-                data[o + k] = to_byte(base * (1.0 - alpha) + colour[k] * alpha);
-            }
+    for (px, v) in data.chunks_exact_mut(4).zip(stretched) {
+        let colour = heat(v);
+        for k in 0..3 {
+            px[k] = to_byte(px[k] as f32 / 255.0 * (1.0 - alpha) + colour[k] * alpha);
         }
     }
     Ok(Rgba { width: iw, height: ih, data })
