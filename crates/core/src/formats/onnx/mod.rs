@@ -321,6 +321,12 @@ pub fn load(bytes: &[u8]) -> Result<Model> {
     }
     let model = proto::ModelProto::decode(bytes)
         .map_err(|e| Error::format(format!("not a readable .onnx model (truncated or another kind of file): {e}")))?;
+    from_proto(model, HashMap::new())
+}
+
+/// Builds the model from a decoded ModelProto. `tensors` holds initializers already decoded elsewhere (a
+/// streaming reader); they take the place of the TensorProto's own data.
+pub fn from_proto(model: proto::ModelProto, mut tensors: HashMap<String, Tensor>) -> Result<Model> {
     let Some(g) = model.graph.as_ref() else { bail!(format, "the .onnx file holds no graph") };
     let opset = model.opset_import.iter().find(|o| o.domain().is_empty()).map_or(1, |o| o.version());
     let mut r = Reader {
@@ -331,10 +337,11 @@ pub fn load(bytes: &[u8]) -> Result<Model> {
         opset,
     };
     for t in &g.initializer {
-        r.constants.insert(
-            t.name().to_string(),
-            tensor_values(t).map_err(|e| e.context(format!("initializer '{}'", t.name())))?,
-        );
+        let value = match tensors.remove(t.name()) {
+            Some(v) => v,
+            None => tensor_values(t).map_err(|e| e.context(format!("initializer '{}'", t.name())))?,
+        };
+        r.constants.insert(t.name().to_string(), value);
     }
     let mut notes = Vec::new();
     let fed: Vec<_> = g.input.iter().filter(|i| !r.constants.contains_key(i.name())).collect();
