@@ -2,6 +2,7 @@
 //! all constants are folded at load time; tensors keep their ONNX names.
 
 pub mod proto;
+pub mod stream;
 
 use super::{Model, Transform};
 use crate::graph::{Graph, Node, Value, ValueId};
