@@ -3,14 +3,15 @@
 
 pub mod proto;
 pub mod stream;
+mod tensor;
 
 use super::{Model, Transform};
 use crate::graph::{Graph, Node, Value, ValueId};
 use crate::ops::{self, lrn::LrnRegion, Activation, Op, PoolKind};
 use crate::{bail, Error, Result, Tensor};
-use prost::Message;
-use proto::{attribute_proto::AttributeType, tensor_proto::DataType, AttributeProto, NodeProto, TensorProto};
+use proto::{attribute_proto::AttributeType, AttributeProto, NodeProto, TensorProto};
 use std::collections::HashMap;
+use tensor::{dims, raw_values, tensor_values};
 
 /// ONNX operators this reader maps.
 pub const SUPPORTED: &[&str] = &[
@@ -37,49 +38,6 @@ pub const SUPPORTED: &[&str] = &[
     "Identity",
     "Constant",
 ];
-
-/// A tensor's values as f32 (float, double and integer types).
-fn tensor_values(t: &TensorProto) -> Result<Tensor> {
-    let dims: Vec<usize> = t
-        .dims
-        .iter()
-        .map(|&d| usize::try_from(d))
-        .collect::<std::result::Result<_, _>>()
-        .map_err(|_| Error::format(format!("tensor '{}' has a negative dimension in {:?}", t.name(), t.dims)))?;
-    let count = dims
-        .iter()
-        .try_fold(1usize, |a, &d| a.checked_mul(d))
-        .ok_or_else(|| Error::format(format!("tensor '{}' is too large", t.name())))?;
-    if t.data_location == Some(proto::tensor_proto::DataLocation::External as i32) {
-        bail!(
-            unsupported,
-            "tensor '{}' keeps its data in an external file, which a single .onnx upload cannot provide",
-            t.name()
-        );
-    }
-    let raw = t.raw_data.as_deref().unwrap_or(&[]);
-    let from_raw = |width: usize, f: &dyn Fn(&[u8]) -> f32| -> Vec<f32> { raw.chunks_exact(width).map(f).collect() };
-    let values: Vec<f32> = match DataType::try_from(t.data_type()).unwrap_or(DataType::Undefined) {
-        DataType::Float if !raw.is_empty() => from_raw(4, &|b| f32::from_le_bytes(b.try_into().unwrap())),
-        DataType::Float => t.float_data.clone(),
-        DataType::Double if !raw.is_empty() => from_raw(8, &|b| f64::from_le_bytes(b.try_into().unwrap()) as f32),
-        DataType::Double => t.double_data.iter().map(|&v| v as f32).collect(),
-        DataType::Int64 if !raw.is_empty() => from_raw(8, &|b| i64::from_le_bytes(b.try_into().unwrap()) as f32),
-        DataType::Int64 => t.int64_data.iter().map(|&v| v as f32).collect(),
-        DataType::Int32 if !raw.is_empty() => from_raw(4, &|b| i32::from_le_bytes(b.try_into().unwrap()) as f32),
-        DataType::Int32 => t.int32_data.iter().map(|&v| v as f32).collect(),
-        other => bail!(
-            unsupported,
-            "tensor '{}' has data type {:?}; float, double and integer tensors are supported",
-            t.name(),
-            other
-        ),
-    };
-    if values.len() != count {
-        bail!(format, "tensor '{}' holds {} values but its shape {:?} needs {count}", t.name(), values.len(), dims);
-    }
-    Ok(ops::tensor(&dims, values))
-}
 
 struct Attrs<'a>(&'a [AttributeProto]);
 
@@ -315,14 +273,11 @@ impl Reader {
     }
 }
 
-/// Loads a binary .onnx model.
+/// Loads a binary .onnx model held in memory.
 pub fn load(bytes: &[u8]) -> Result<Model> {
-    if bytes.is_empty() {
-        bail!(format, "the .onnx file is empty");
-    }
-    let model = proto::ModelProto::decode(bytes)
-        .map_err(|e| Error::format(format!("not a readable .onnx model (truncated or another kind of file): {e}")))?;
-    from_proto(model, HashMap::new())
+    let mut reader = stream::Reader::new(Some(bytes.len() as u64));
+    reader.push(bytes)?;
+    reader.finish()
 }
 
 /// Builds the model from a decoded ModelProto. `tensors` holds initializers already decoded elsewhere (a
