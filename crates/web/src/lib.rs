@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
 use zfvis_core::engine::Activations;
-use zfvis_core::formats::{caffe, Model as CoreModel};
+use zfvis_core::formats::{caffe, onnx, Model as CoreModel};
 use zfvis_core::preprocess::{self, Pixels, Preprocess, Resize};
 use zfvis_core::vis::projection::{self, Method, Options, Target, Unit};
 use zfvis_core::vis::tile::{self, Norm, TileMode, TileOptions};
@@ -32,6 +32,37 @@ pub struct Model {
     last: Option<(Activations, Rgba)>,
     /// Class names from a user's labels file, replacing the built-in ones.
     labels: Option<Vec<String>>,
+}
+
+/// Reads an .onnx model chunk by chunk, so its weights are never held twice in wasm memory.
+#[wasm_bindgen]
+pub struct OnnxReader(Option<onnx::stream::Reader>);
+
+#[wasm_bindgen]
+impl OnnxReader {
+    /// `total`: the file size, when known.
+    #[wasm_bindgen(constructor)]
+    pub fn new(total: Option<f64>) -> OnnxReader {
+        OnnxReader(Some(onnx::stream::Reader::new(total.map(|t| t as u64))))
+    }
+
+    pub fn push(&mut self, chunk: &[u8]) -> Result<(), JsError> {
+        self.0.as_mut().ok_or_else(|| JsError::new("the reader has finished"))?.push(chunk).map_err(js_error)
+    }
+
+    pub fn finish(&mut self) -> Result<Model, JsError> {
+        let reader = self.0.take().ok_or_else(|| JsError::new("the reader has finished"))?;
+        Ok(Model::new(reader.finish().map_err(js_error)?))
+    }
+}
+
+/// Bytes of wasm linear memory: it only grows, so this is the peak so far.
+#[wasm_bindgen(js_name = memoryBytes)]
+pub fn memory_bytes() -> f64 {
+    #[cfg(target_arch = "wasm32")]
+    return (core::arch::wasm32::memory_size(0) * 65536) as f64;
+    #[cfg(not(target_arch = "wasm32"))]
+    0.0
 }
 
 #[derive(Serialize)]
@@ -207,21 +238,20 @@ fn order(s: &str) -> Result<ChannelOrder, JsError> {
 
 #[wasm_bindgen]
 impl Model {
+    fn new(inner: CoreModel) -> Model {
+        Model { inner, mean: None, last: None, labels: None }
+    }
+
     /// Loads a Caffe prototxt with .caffemodel (V1 or V2) or .caffemodel.h5 weights.
     #[wasm_bindgen(js_name = loadCaffe)]
     pub fn load_caffe(prototxt: &[u8], weights: &[u8]) -> Result<Model, JsError> {
-        Ok(Model { inner: caffe::load(prototxt, weights).map_err(js_error)?, mean: None, last: None, labels: None })
+        Ok(Model::new(caffe::load(prototxt, weights).map_err(js_error)?))
     }
 
-    /// Loads a binary .onnx model.
+    /// Loads a binary .onnx model held in one buffer (see OnnxReader for large files).
     #[wasm_bindgen(js_name = loadOnnx)]
     pub fn load_onnx(bytes: &[u8]) -> Result<Model, JsError> {
-        Ok(Model {
-            inner: zfvis_core::formats::onnx::load(bytes).map_err(js_error)?,
-            mean: None,
-            last: None,
-            labels: None,
-        })
+        Ok(Model::new(onnx::load(bytes).map_err(js_error)?))
     }
 
     pub fn summary(&self) -> Result<JsValue, JsError> {

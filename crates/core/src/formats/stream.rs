@@ -10,6 +10,8 @@ pub struct Level {
     pub descend: &'static [(u32, usize)],
     /// Length-delimited fields whose bytes become payloads instead of skeleton.
     pub sink: &'static [u32],
+    /// Length-delimited fields dropped unread (Caffe's gradients).
+    pub skip: &'static [u32],
 }
 
 /// The bytes of one sunk field, stored in f32 words so they can become a tensor without a copy.
@@ -37,8 +39,8 @@ impl Payload {
     }
 }
 
-/// Called when a message at a level that sinks fields is complete: gets its skeleton and payloads and
-/// returns the bytes that stand for it in the parent's skeleton.
+/// Called when a sub-message is complete: gets its skeleton and payloads and returns the bytes that stand
+/// for it in the parent's skeleton.
 pub trait Handler {
     fn message(&mut self, level: usize, skeleton: Vec<u8>, payloads: Vec<Payload>) -> Result<Vec<u8>>;
 }
@@ -51,10 +53,12 @@ struct Frame {
     payloads: Vec<Payload>,
 }
 
+#[derive(Clone, Copy)]
 enum State {
     Header,
     Copy(u64),
     Sink(u64),
+    Skip(u64),
 }
 
 pub struct Splitter<H> {
@@ -118,28 +122,29 @@ impl<H: Handler> Splitter<H> {
     pub fn push(&mut self, mut chunk: &[u8]) -> Result<()> {
         while !chunk.is_empty() {
             match self.state {
-                State::Copy(left) | State::Sink(left) => {
+                State::Copy(left) | State::Sink(left) | State::Skip(left) => {
                     let n = left.min(chunk.len() as u64) as usize;
                     let top = self.stack.last_mut().expect("root frame");
-                    if let State::Copy(_) = self.state {
-                        top.skeleton.extend_from_slice(&chunk[..n]);
-                    } else {
-                        let p = top.payloads.last_mut().expect("payload started");
-                        let at = p.len;
-                        bytemuck::cast_slice_mut::<f32, u8>(&mut p.words)[at..at + n].copy_from_slice(&chunk[..n]);
-                        p.len += n;
-                    }
+                    let rest = left - n as u64;
+                    self.state = match self.state {
+                        State::Copy(_) => {
+                            top.skeleton.extend_from_slice(&chunk[..n]);
+                            State::Copy(rest)
+                        }
+                        State::Sink(_) => {
+                            let p = top.payloads.last_mut().expect("payload started");
+                            let at = p.len;
+                            bytemuck::cast_slice_mut::<f32, u8>(&mut p.words)[at..at + n].copy_from_slice(&chunk[..n]);
+                            p.len += n;
+                            State::Sink(rest)
+                        }
+                        _ => State::Skip(rest),
+                    };
                     chunk = &chunk[n..];
                     self.pos += n as u64;
-                    if left == n as u64 {
+                    if rest == 0 {
                         self.state = State::Header;
                         self.close_frames()?;
-                    } else {
-                        self.state = if let State::Copy(_) = self.state {
-                            State::Copy(left - n as u64)
-                        } else {
-                            State::Sink(left - n as u64)
-                        };
                     }
                 }
                 State::Header => {
@@ -164,17 +169,25 @@ impl<H: Handler> Splitter<H> {
         let level = &self.levels[top.level];
         if wire == 2 {
             let end = self.pos.checked_add(len).ok_or_else(|| Error::format("a field length overflows"))?;
-            if let Some(limit) = top.end.or(self.total) {
-                if end > limit {
-                    bail!(
-                        format,
-                        "field {field} at byte {} declares {len} bytes, past the end of its message at byte {limit}",
-                        self.pos
-                    );
-                }
+            match (top.end, self.total) {
+                (Some(limit), _) if end > limit && Some(limit) != self.total => bail!(
+                    format,
+                    "field {field} at byte {} declares {len} bytes, past the end of its message at byte {limit}",
+                    self.pos
+                ),
+                (_, Some(total)) if end > total => bail!(
+                    format,
+                    "field {field} at byte {} declares {len} bytes, but the file ends at byte {total} (truncated?)",
+                    self.pos
+                ),
+                _ => {}
             }
             if let Some(&(_, child)) = level.descend.iter().find(|(f, _)| *f == field) {
                 self.stack.push(Frame { level: child, field, end: Some(end), skeleton: Vec::new(), payloads: vec![] });
+                return Ok(());
+            }
+            if level.skip.contains(&field) {
+                self.state = if len == 0 { State::Header } else { State::Skip(len) };
                 return Ok(());
             }
             if level.sink.contains(&field) {
@@ -206,11 +219,7 @@ impl<H: Handler> Splitter<H> {
         }
         while self.stack.len() > 1 && self.stack.last().and_then(|f| f.end) == Some(self.pos) {
             let f = self.stack.pop().expect("checked");
-            let bytes = if self.levels[f.level].sink.is_empty() {
-                f.skeleton
-            } else {
-                self.handler.message(f.level, f.skeleton, f.payloads)?
-            };
+            let bytes = self.handler.message(f.level, f.skeleton, f.payloads)?;
             let parent = self.stack.last_mut().expect("root frame");
             put_varint(&mut parent.skeleton, u64::from(f.field) << 3 | 2);
             put_varint(&mut parent.skeleton, bytes.len() as u64);

@@ -10,17 +10,17 @@ use std::collections::HashMap;
 
 // ModelProto.graph = 7 → GraphProto.initializer = 5 → TensorProto.float_data = 4, raw_data = 9.
 const LEVELS: &[Level] = &[
-    Level { descend: &[(7, 1)], sink: &[] },
-    Level { descend: &[(5, 2)], sink: &[] },
-    Level { descend: &[], sink: &[4, 9] },
+    Level { descend: &[(7, 1)], sink: &[], skip: &[] },
+    Level { descend: &[(5, 2)], sink: &[], skip: &[] },
+    Level { descend: &[], sink: &[4, 9], skip: &[] },
 ];
 
 #[derive(Default)]
 struct Initializers(HashMap<String, Tensor>);
 
 impl Handler for Initializers {
-    fn message(&mut self, _level: usize, skeleton: Vec<u8>, payloads: Vec<Payload>) -> Result<Vec<u8>> {
-        let Some(payload) = payloads.into_iter().last() else { return Ok(skeleton) };
+    fn message(&mut self, level: usize, skeleton: Vec<u8>, payloads: Vec<Payload>) -> Result<Vec<u8>> {
+        let Some(payload) = payloads.into_iter().last().filter(|_| level == 2) else { return Ok(skeleton) };
         let t = TensorProto::decode(skeleton.as_slice())
             .map_err(|e| Error::format(format!("an initializer is not a readable TensorProto: {e}")))?;
         let name = t.name().to_string();

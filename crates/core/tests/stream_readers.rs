@@ -1,11 +1,11 @@
-//! The streaming .onnx reader: any chunking gives the same model as one read, and every truncation or
-//! stray byte gives an error, never a panic.
+//! The streaming readers (.onnx, .caffemodel): any chunking gives the same weights as one read, and every
+//! truncation or stray byte gives an error, never a panic.
 
 mod common;
 use common::*;
 use prost::Message;
 use zfvis_core::formats::onnx::{self, proto, stream::Reader};
-use zfvis_core::formats::Model;
+use zfvis_core::formats::{caffe, Model};
 
 fn chunked(bytes: &[u8], size: usize) -> zfvis_core::Result<Model> {
     chunked_of(bytes, size, bytes.len())
@@ -136,10 +136,35 @@ fn absurd_lengths_fail_before_allocating() {
     }
     b.push(len as u8);
     let e = onnx::load(&b).unwrap_err();
-    assert!(e.message.contains("past the end"), "{}", e.message);
+    assert!(e.message.contains("file ends at byte 10"), "{}", e.message);
     // Without a known total, a sunk field of 2^40 bytes must not abort the process.
     let mut r = Reader::new(None);
     let mut f = vec![0x3a, 0x80, 0x80, 0x80, 0x80, 0x80, 0x40, 0x2a, 0x80, 0x80, 0x80, 0x80, 0x20, 0x4a];
     f.extend([0x80, 0x80, 0x80, 0x80, 0x80, 0x20]);
     assert!(r.push(&f).is_err() || r.finish().is_err());
+}
+
+fn caffe_chunked(bytes: &[u8], size: usize, total: usize) -> zfvis_core::Result<caffe::weights::BlobMap> {
+    let mut r = caffe::weights::Reader::new(Some(total as u64));
+    for c in bytes.chunks(size) {
+        r.push(c)?;
+    }
+    Ok(r.finish()?.0)
+}
+
+#[test]
+fn caffemodel_chunks_and_cuts() {
+    let Some(sh) = shared() else { return };
+    let dir = sh.join("fixtures/caffe/cifar10_quick");
+    for file in ["cifar10_quick_iter_4000.caffemodel", "cifar10_quick_iter_5000_v1.caffemodel"] {
+        let bytes = read(&dir.join(file));
+        let whole = caffe::weights::read(&bytes).unwrap().0;
+        for size in [1, 7, 511, 4096] {
+            assert_eq!(caffe_chunked(&bytes, size, bytes.len()).unwrap(), whole, "{file} in chunks of {size}");
+        }
+        for cut in (0..bytes.len()).step_by(997) {
+            let e = caffe_chunked(&bytes[..cut], 4096, bytes.len()).unwrap_err();
+            assert!(e.message.contains("truncated") || e.message.contains("empty"), "{file} cut at {cut}: {e}");
+        }
+    }
 }
