@@ -25,10 +25,24 @@ async function decode(blob) {
 }
 
 const ops = {
-  // Replaces the model only once the new one (and its mean, if any) loaded.
+  // Replaces the model only once the new one (and its mean, if any) loaded. The weights file streams into
+  // wasm chunk by chunk, so a model of hundreds of MB is never held there twice.
   async load({ prototxt, weights, onnx, mean }) {
-    const { Model } = await wasm;
-    const next = onnx ? Model.loadOnnx(await bytes(onnx)) : Model.loadCaffe(await bytes(prototxt), await bytes(weights));
+    const { ModelReader } = await wasm;
+    const file = onnx ?? weights;
+    const reader = onnx ? ModelReader.onnx(file.size) : ModelReader.caffe(await bytes(prototxt), file.size);
+    let next;
+    try {
+      const chunks = file.stream().getReader();
+      for (;;) {
+        const { done, value } = await chunks.read();
+        if (done) break;
+        reader.push(value);
+      }
+      next = reader.finish();
+    } finally {
+      reader.free();
+    }
     try {
       if (mean) next.setMean(await bytes(mean));
     } catch (e) {
@@ -38,6 +52,11 @@ const ops = {
     model?.free();
     model = next;
     return model.summary();
+  },
+
+  // Bytes of wasm memory (it never shrinks: the peak so far).
+  async memory() {
+    return (await wasm).memoryBytes();
   },
 
   setLabels({ text }) {

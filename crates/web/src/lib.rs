@@ -34,25 +34,42 @@ pub struct Model {
     labels: Option<Vec<String>>,
 }
 
-/// Reads an .onnx model chunk by chunk, so its weights are never held twice in wasm memory.
+/// Reads a model file chunk by chunk, so its weights are never held twice in wasm memory: an .onnx model,
+/// or a Caffe net's weights (its prototxt is given whole).
 #[wasm_bindgen]
-pub struct OnnxReader(Option<onnx::stream::Reader>);
+pub struct ModelReader(Option<Reading>);
+
+enum Reading {
+    Onnx(onnx::stream::Reader),
+    Caffe(Vec<u8>, caffe::weights::Reader),
+}
 
 #[wasm_bindgen]
-impl OnnxReader {
+impl ModelReader {
     /// `total`: the file size, when known.
-    #[wasm_bindgen(constructor)]
-    pub fn new(total: Option<f64>) -> OnnxReader {
-        OnnxReader(Some(onnx::stream::Reader::new(total.map(|t| t as u64))))
+    pub fn onnx(total: Option<f64>) -> ModelReader {
+        ModelReader(Some(Reading::Onnx(onnx::stream::Reader::new(total.map(|t| t as u64)))))
+    }
+
+    /// Weights for this prototxt; `total`: the weights file's size, when known.
+    pub fn caffe(prototxt: Vec<u8>, total: Option<f64>) -> ModelReader {
+        ModelReader(Some(Reading::Caffe(prototxt, caffe::weights::Reader::new(total.map(|t| t as u64)))))
     }
 
     pub fn push(&mut self, chunk: &[u8]) -> Result<(), JsError> {
-        self.0.as_mut().ok_or_else(|| JsError::new("the reader has finished"))?.push(chunk).map_err(js_error)
+        match self.0.as_mut().ok_or_else(|| JsError::new("the reader has finished"))? {
+            Reading::Onnx(r) => r.push(chunk),
+            Reading::Caffe(_, r) => r.push(chunk),
+        }
+        .map_err(js_error)
     }
 
     pub fn finish(&mut self) -> Result<Model, JsError> {
-        let reader = self.0.take().ok_or_else(|| JsError::new("the reader has finished"))?;
-        Ok(Model::new(reader.finish().map_err(js_error)?))
+        let model = match self.0.take().ok_or_else(|| JsError::new("the reader has finished"))? {
+            Reading::Onnx(r) => r.finish(),
+            Reading::Caffe(prototxt, r) => caffe::load_read(&prototxt, r),
+        };
+        Ok(Model::new(model.map_err(js_error)?))
     }
 }
 

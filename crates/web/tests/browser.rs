@@ -76,6 +76,24 @@ mod with_fixtures {
         assert!(m.tile("conv1", wasm_bindgen::JsValue::UNDEFINED).is_ok());
         assert!(m.tile("nope", wasm_bindgen::JsValue::UNDEFINED).is_err());
     }
+
+    #[wasm_bindgen_test]
+    fn model_reader_streams_weights_in_chunks() {
+        let proto = shared!("fixtures/caffe/cifar10_quick/cifar10_quick.prototxt");
+        let weights = shared!("fixtures/caffe/cifar10_quick/cifar10_quick_iter_4000.caffemodel");
+        let mut r = zfvis_web::ModelReader::caffe(proto.to_vec(), Some(weights.len() as f64));
+        for c in weights.chunks(65536) {
+            r.push(c).unwrap();
+        }
+        assert!(r.finish().unwrap().tile("conv1", wasm_bindgen::JsValue::UNDEFINED).is_ok());
+        let onnx = shared!("fixtures/onnx/mnist-8.onnx");
+        let mut r = zfvis_web::ModelReader::onnx(Some(onnx.len() as f64 + 1.0));
+        for c in onnx.chunks(1000) {
+            r.push(c).unwrap();
+        }
+        assert!(r.finish().is_err(), "one byte short of the announced size");
+        assert!(zfvis_web::memory_bytes() > weights.len() as f64);
+    }
 }
 
 #[cfg(not(shared_fixtures))]

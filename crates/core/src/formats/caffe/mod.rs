@@ -16,9 +16,16 @@ use crate::Result;
 
 /// Loads a deploy or train_test prototxt with its weights (.caffemodel of either version, or .h5).
 pub fn load(prototxt: &[u8], weights: &[u8]) -> Result<Model> {
+    let mut r = weights::Reader::new(Some(weights.len() as u64));
+    r.push(weights)?;
+    load_read(prototxt, r)
+}
+
+/// Loads a prototxt with weights that were streamed into a reader.
+pub fn load_read(prototxt: &[u8], weights: weights::Reader) -> Result<Model> {
     let net = prototxt::parse_text(prototxt)?;
     let (layers, v1) = prototxt::layers(&net)?;
-    let (blobs, wformat) = weights::read(weights)?;
+    let (blobs, wformat) = weights.finish()?;
     let (graph, notes, transform) = net::build(&net, &layers, blobs)?.finish()?;
     Ok(Model {
         graph,
