@@ -1,5 +1,8 @@
 // Main thread: files, controls and canvases. All compute happens in worker.js.
 
+import { DownloadError, bytesText, download, fileNameOf } from './fetch.js';
+import { checkUrl, linkText, parseLink, quote, sha256, shortHash, sourceText } from './link.js';
+
 const $ = (id) => document.getElementById(id);
 
 // Promise-based client of worker.js; starts a new worker after a crash or trap.
@@ -62,6 +65,10 @@ const state = {
   mapsRun: 0,
   projectRun: 0,
   camRun: 0,
+  openRun: 0,       // the newest link (or URL load) wins
+  restoring: false, // a link is being opened: the address bar keeps it until its view is shown
+  transfer: null,   // AbortController of the running downloads and file request
+  linkText: null,   // the view's link as last written to the address bar
 };
 
 // ---- messages
@@ -128,6 +135,7 @@ async function addModelFiles(picked) {
   if (picked.mean && !picked.prototxt && !picked.weights && state.model) return setMeanFile(picked.mean);
   if (picked.onnx) {
     state.pending = {};
+    cancelLink();
     return loadModel({ onnx: picked.onnx, mean: picked.mean });
   }
   const p = Object.assign(state.pending, picked);
@@ -136,27 +144,34 @@ async function addModelFiles(picked) {
     return setStatus(`Got ${have}; now add the ${p.prototxt ? 'weights (.caffemodel or .h5)' : '.prototxt'}.`);
   }
   state.pending = {};
+  cancelLink();
   await loadModel(p);
 }
 
-async function loadModel(files) {
+// Loads model files (`from`: where they were downloaded from, for messages); true when it loaded.
+async function loadModel(files, from = '') {
   const names = (files.onnx ? [files.onnx] : [files.prototxt, files.weights]).map((f) => f.name).join(' + ');
-  setStatus(`Loading ${names}…`);
+  const what = from ? `${names} from ${from}` : names;
+  setStatus(`Loading ${what}…`);
   try {
     const summary = await engine.call('load', files);
     state.model = files;
     setStatus(`Loaded ${names}${files.mean ? ` with mean ${files.mean.name}` : ''}.`);
     showModel(summary);
     if (state.labels) await setLabelsFile(state.labels);
+    scheduleLink();
+    return true;
   } catch (e) {
     setStatus(state.model ? `Still showing the previous model.` : '');
-    showError(`Could not load the model (${names}): ${e.message}`);
+    showError(`Could not load the model (${what}): ${e.message}`);
+    return false;
   }
 }
 
 // Subtracts the given mean file (null: none) from now on.
 async function useMean(mean) {
   await engine.call('setMean', { mean });
+  scheduleLink();
   runPredictions();
 }
 
@@ -167,6 +182,7 @@ async function setLabelsFile(file) {
     const classes = summary.layers.at(-1)?.outputs[0].shape.slice(1).reduce((a, b) => a * b, 1);
     state.summary = summary;
     setStatus(`Using ${count} class names from ${file.name}${count === classes ? '' : ` (the model has ${classes} classes)`}.`);
+    scheduleLink();
     runPredictions();
   } catch (e) {
     showError(`Could not use the labels file ${file.name}: ${e.message}`);
@@ -178,6 +194,7 @@ async function setMeanFile(mean) {
     await useMean(mean);
     state.model.mean = mean;
     showMeanFile();
+    scheduleLink();
     setStatus(`Using the mean file ${mean.name}.`);
   } catch (e) {
     setStatus('');
@@ -248,6 +265,7 @@ function pickLayer(layer) {
   else markLayer(layer.name);
   if (!hasMaps(layer)) return;
   state.mapsLayer = layer;
+  scheduleLink();
   drawActivations();
 }
 
@@ -262,6 +280,7 @@ function selectLayer(layer) {
   $('count').value = '';
   $('filters-layer').textContent = layer.name;
   $('filters-section').hidden = false;
+  scheduleLink();
   drawFilters();
 }
 
@@ -348,6 +367,7 @@ function preprocessing() {
 async function addImages(files) {
   state.images = files;
   state.current = 0;
+  scheduleLink();
   await runPredictions();
 }
 
@@ -435,6 +455,7 @@ function resetImageViews(summary) {
 async function selectImage(index) {
   state.current = index;
   state.ready = false;
+  scheduleLink();
   if (state.classifying || !state.images[index]) return; // the running classification ends with this
   const run = state.predictRun;
   try {
@@ -457,6 +478,7 @@ function camButton(image, index) {
   button.onclick = (e) => {
     e.stopPropagation();
     state.camClass = index;
+    scheduleLink();
     if (image === state.current && state.ready) drawGradCam();
     else selectImage(image);
   };
@@ -511,6 +533,7 @@ function pickUnit(e) {
   const channel = Math.floor(gy / (m.h + m.pad)) * m.grid + Math.floor(gx / (m.w + m.pad));
   if (channel >= m.tiles || x >= m.w || y >= m.h) return; // padding
   state.pick = { layer: m.layer, channel, unit: [y, x] };
+  scheduleLink();
   drawProjection();
 }
 
@@ -519,9 +542,10 @@ async function drawProjection() {
   const { layer, channel } = state.pick;
   const unit = $('proj-unit').value === 'clicked' ? state.pick.unit : $('proj-unit').value;
   const render = $('proj-render').value;
+  const methods = $('proj-method').value === 'all' ? METHODS : METHODS.filter((m) => m === $('proj-method').value);
   const run = ++state.projectRun;
   try {
-    const views = await Promise.all(METHODS.map((method) =>
+    const views = await Promise.all(methods.map((method) =>
       engine.call('project', { layer, channel, unit, method, render, lrnGradient: $('proj-lrn').checked })));
     if (run !== state.projectRun) return;
     const { field, input, width, height } = views[0];
@@ -529,7 +553,8 @@ async function drawProjection() {
     paint($('input-patch'), seen, field, 160);
     paint($('input-full'), seen, null, 96);
     const key = { layer, channel, unit: String(unit), render };
-    for (const [i, method] of METHODS.entries()) {
+    for (const method of METHODS) $(`fig-${method}`).hidden = !methods.includes(method);
+    for (const [i, method] of methods.entries()) {
       paint($(`projection-${method}-patch`), views[i], field, 160);
       paint($(`projection-${method}`), views[i], null, 96);
       Object.assign($(`projection-${method}`).dataset, key);
@@ -571,10 +596,447 @@ async function setUpExample() {
   button.textContent = `Example: ${index.title}`;
   button.hidden = false;
   button.onclick = async () => {
-    const fetchFile = async (name) => new File([await (await fetch(`examples/${name}`)).blob()], name);
+    const fetchFile = async (name) => {
+      const file = new File([await (await fetch(`examples/${name}`)).blob()], name);
+      origins.set(file, { url: `examples/${name}` });
+      return file;
+    };
     const files = await Promise.all([...index.model, ...index.images].map(fetchFile));
     await addFiles(files);
   };
+  // The same example as a link in the examples menu.
+  const link = new URLSearchParams();
+  for (const name of index.model) {
+    const role = name.endsWith('.prototxt') ? 'model' : name.endsWith('.binaryproto') ? 'mean' : 'weights';
+    link.append(role, `examples/${name}`);
+  }
+  for (const name of index.images) link.append('image', `examples/${name}`);
+  const a = el('a', `${index.title} (Caffe, bundled with this page)`);
+  a.href = `?${link}`;
+  $('example-links').prepend(el('li', a));
+}
+
+// ---- links: the whole view in the address bar's fragment; models and images by URL
+
+// Where each file came from: {url} when it was downloaded; any other file is local, and links name it by
+// its SHA-256.
+const origins = new WeakMap();
+const hashes = new WeakMap();
+
+function hashOf(file) {
+  if (!hashes.has(file)) hashes.set(file, sha256(file));
+  return hashes.get(file);
+}
+
+async function sourceOf(file) {
+  return sourceText(origins.get(file) ?? { name: file.name, sha256: await hashOf(file) });
+}
+
+const clamp = (v, lo, hi) => Math.min(hi, Math.max(lo, v));
+const classCount = (summary) => summary.layers.at(-1)?.outputs[0]?.shape.slice(1).reduce((a, b) => a * b, 1) ?? 0;
+
+// The view as link text: the files, preprocessing, the filter grid, the maps, the projected unit, Grad-CAM.
+async function currentLink() {
+  const m = state.model;
+  const pairs = [];
+  const file = async (key, f) => pairs.push([key, await sourceOf(f)]);
+  if (m.onnx) await file('model', m.onnx);
+  else {
+    await file('model', m.prototxt);
+    await file('weights', m.weights);
+  }
+  if (m.mean) {
+    await file('mean', m.mean);
+    pairs.push(['usemean', $('use-mean-file').checked ? '1' : '0']);
+  }
+  if (state.labels) await file('labels', state.labels);
+  for (const image of state.images) await file('image', image);
+  if (state.images.length) pairs.push(['current', String(state.current)]);
+
+  pairs.push(['order', $('pre-order').value], ['scale', String(Number($('scale').value) || 1)], ['resize', $('resize').value]);
+  try {
+    pairs.push(['meanv', (preprocessing().meanValues ?? []).join(',')]);
+  } catch { /* mean values being typed: left out */ }
+
+  if (state.layer) {
+    const t = tileOptions();
+    pairs.push(['filters', state.layer.name], ['norm', t.norm], ['pad', String(clamp(t.pad, 0, 16))],
+      ['zoom', String(clamp(t.zoom, 1, 32))], ['first', String(Math.max(0, t.start))], ['tmode', t.mode],
+      ['torder', t.channelOrder]);
+    if (t.count !== null && t.count >= 1) pairs.push(['count', String(t.count)]);
+  }
+  if (state.mapsLayer) pairs.push(['maps', state.mapsLayer.name]);
+  if (state.pick) {
+    const { layer, channel, unit } = state.pick;
+    pairs.push(['layer', layer], ['channel', String(channel)], ['at', unit.join(',')], ['unit', $('proj-unit').value],
+      ['method', $('proj-method').value], ['render', $('proj-render').value], ['lrn', $('proj-lrn').checked ? '1' : '0']);
+  }
+  if (state.camClass !== null) pairs.push(['cam', String(state.camClass)], ['camlayer', $('gradcam-layer').value]);
+  return linkText(pairs);
+}
+
+let linkJob = Promise.resolve();
+let linkRun = 0;
+
+// Puts the view's link in the address bar (history.replaceState) once the current burst of changes is over.
+function scheduleLink() {
+  if (state.restoring || !state.model) return;
+  const run = ++linkRun;
+  linkJob = (async () => {
+    await new Promise((ok) => setTimeout(ok, 0));
+    if (run !== linkRun || state.restoring || !state.model) return;
+    try {
+      const text = await currentLink();
+      if (run !== linkRun || state.restoring) return;
+      state.linkText = text;
+      history.replaceState(history.state, '', `${location.pathname}#${text}`);
+      $('share').hidden = false;
+    } catch (e) {
+      $('copy-status').textContent = `The link could not be updated: ${e.message}`;
+    }
+  })();
+}
+
+// Resolves once the address bar holds the link of the current view.
+async function linkSettled() {
+  let job;
+  do {
+    job = linkJob;
+    await job;
+  } while (job !== linkJob);
+}
+
+async function copyLink() {
+  const status = $('copy-status');
+  const box = $('link-text');
+  await linkSettled();
+  const text = location.href;
+  try {
+    await navigator.clipboard.writeText(text);
+    box.hidden = true;
+    status.textContent = 'Link copied to the clipboard.';
+    return;
+  } catch { /* no clipboard access: select the link in a text box and try the old way */ }
+  box.value = text;
+  box.hidden = false;
+  box.focus();
+  box.select();
+  let copied = false;
+  try {
+    copied = document.execCommand('copy');
+  } catch { /* not supported */ }
+  status.textContent = copied ? 'Link copied to the clipboard.' : 'Copy the selected link (Ctrl+C or ⌘C).';
+}
+
+function showNotices(notes) {
+  $('notice-list').replaceChildren(...notes.map((n) => el('li', n)));
+  $('notice').hidden = !notes.length;
+}
+
+function addNotices(notes) {
+  if (!notes.length) return;
+  $('notice-list').append(...notes.map((n) => el('li', n)));
+  $('notice').hidden = false;
+}
+
+// One progress bar per download: determinate when the server sent Content-Length, else indeterminate.
+function showDownloads(items) {
+  const rows = items.map((item) => {
+    const name = fileNameOf(item.source.url);
+    const bar = el('progress');
+    bar.setAttribute('aria-label', `Download of ${name}`);
+    const bytes = el('span', 'waiting…');
+    const row = el('li', el('span', name), ' ', bar, ' ', bytes);
+    row.title = new URL(item.source.url, location.href).href;
+    item.onProgress = (received, total) => {
+      if (total) {
+        bar.max = total;
+        bar.value = Math.min(received, total);
+        bytes.textContent = `${bytesText(received)} of ${bytesText(total)}`;
+      } else {
+        bar.removeAttribute('value');
+        bytes.textContent = `${bytesText(received)} received`;
+      }
+      Object.assign(row.dataset, { received, total: total ?? '' });
+    };
+    return row;
+  });
+  $('download-list').replaceChildren(...rows);
+  $('downloads').hidden = !rows.length;
+}
+
+const abortError = () => new DOMException('cancelled', 'AbortError');
+
+// Asks for the local files a link names and checks each one's SHA-256; resolves when all were given.
+function askForFiles(items, signal) {
+  const input = $('link-files-input');
+  const rows = items.map((item) => {
+    const status = el('span', 'needed');
+    const row = el('li', `${item.source.name} (SHA-256 ${shortHash(item.source.sha256)}…): `, status);
+    row.dataset.state = 'needed';
+    item.checked = () => {
+      status.textContent = 'checked';
+      row.dataset.state = 'checked';
+    };
+    return row;
+  });
+  $('link-files-list').replaceChildren(...rows);
+  $('link-files').hidden = false;
+  input.value = '';
+  return new Promise((resolve, reject) => {
+    const finish = () => {
+      $('link-files').hidden = true;
+      input.onchange = null;
+      input.value = '';
+      $('link-files-cancel').onclick = null;
+    };
+    signal.addEventListener('abort', () => {
+      finish();
+      reject(abortError());
+    }, { once: true });
+    $('link-files-cancel').onclick = () => state.transfer?.abort();
+    input.onchange = async () => {
+      const picked = [...input.files];
+      input.value = '';
+      const problems = [];
+      for (const f of picked) {
+        let hex;
+        try {
+          hex = await sha256(f);
+        } catch (e) {
+          problems.push(`Could not check ${f.name}: ${e.message}.`);
+          continue;
+        }
+        if (signal.aborted) return;
+        const fits = items.filter((item) => item.source.sha256 === hex);
+        if (!fits.length) {
+          const named = items.find((item) => item.source.name === f.name);
+          problems.push(named
+            ? `${f.name} is not the file this link shows: its SHA-256 starts ${shortHash(hex)}, the link's `
+              + `starts ${shortHash(named.source.sha256)}. It was not used.`
+            : `${f.name} (SHA-256 ${shortHash(hex)}…) is not one of this link's files. It was not used.`);
+          continue;
+        }
+        for (const item of fits) {
+          item.file = f.name === item.source.name ? f : new File([f], item.source.name, { type: f.type });
+          hashes.set(item.file, Promise.resolve(hex));
+          item.checked();
+        }
+      }
+      if (problems.length) showError(problems.join('\n'));
+      else clearError();
+      if (items.every((item) => item.file)) {
+        finish();
+        resolve();
+      }
+    };
+  });
+}
+
+const ROLES = { model: 'model', weights: 'weights', mean: 'mean file', labels: 'labels file', image: 'image' };
+
+// The files a link names: downloads (with progress bars) and local files (asked for), all at once.
+async function fetchSources(fields) {
+  const items = [];
+  for (const key of ['model', 'weights', 'mean', 'labels']) if (fields[key]) items.push({ key, source: fields[key] });
+  for (const source of fields.image ?? []) items.push({ key: 'image', source });
+  const transfer = new AbortController();
+  state.transfer = transfer;
+  const remote = items.filter((item) => item.source.url !== undefined);
+  const local = items.filter((item) => item.source.url === undefined);
+  showDownloads(remote);
+  try {
+    await Promise.all([
+      ...remote.map(async (item) => {
+        try {
+          item.file = await download(item.source.url, { signal: transfer.signal, onProgress: item.onProgress });
+        } catch (e) {
+          if (e instanceof DownloadError) e.message = `Could not download the ${ROLES[item.key]}: ${e.message}`;
+          throw e;
+        }
+        origins.set(item.file, { url: item.source.url });
+      }),
+      local.length ? askForFiles(local, transfer.signal) : null,
+    ]);
+  } catch (e) {
+    transfer.abort();
+    throw e;
+  } finally {
+    $('downloads').hidden = true;
+    $('link-files').hidden = true;
+    if (state.transfer === transfer) state.transfer = null;
+  }
+  const files = { image: [] };
+  for (const item of items) {
+    if (item.key === 'image') files.image.push(item.file);
+    else files[item.key] = item.file;
+  }
+  return files;
+}
+
+// A link's model: Caffe when it has weights, else ONNX (a text file without weights is refused here).
+async function modelOf(files) {
+  const mean = files.mean ? { mean: files.mean } : {};
+  if (files.weights) return { prototxt: files.model, weights: files.weights, ...mean };
+  if (['prototxt', 'labels'].includes(await kindOf(files.model))) {
+    throw new Error(`${files.model.name} is text, such as a Caffe .prototxt: a Caffe network also needs its `
+      + 'weights (in a link: &weights=<URL of the .caffemodel>).');
+  }
+  return { onnx: files.model, ...mean };
+}
+
+// Applies a link's view fields to the loaded model; returns why some were ignored.
+function applyView(f) {
+  const notes = [];
+  const summary = state.summary;
+  const find = (name) => summary.layers.find((l) => l.name === name);
+  const drop = (key, value, why) => notes.push(`${key} ${quote(value)} ${why}: ignored`);
+
+  if (f.order) $('pre-order').value = f.order;
+  if (f.meanv) {
+    const channels = summary.inputs[0]?.shape[1] ?? 0;
+    if (f.meanv.length > 1 && f.meanv.length !== channels) drop('meanv', f.meanv.join(','), `has neither 1 nor ${channels} values`);
+    else $('mean-values').value = f.meanv.join(', ');
+  }
+  if (f.scale !== undefined) $('scale').value = String(f.scale);
+  if (f.resize) $('resize').value = f.resize;
+
+  if (f.filters !== undefined) {
+    const layer = find(f.filters);
+    if (!layer?.filters) drop('filters', f.filters, layer ? 'has no filters' : 'is not a layer of this model');
+    else selectLayer(layer);
+  }
+  if (f.norm) $('norm').value = f.norm;
+  if (f.pad !== undefined) $('pad').value = f.pad;
+  if (f.zoom !== undefined) $('zoom').value = f.zoom;
+  if (f.first !== undefined) {
+    const [m = 1, c = 1] = state.layer?.weightShapes[0] ?? [];
+    if (f.first >= m * c) drop('first', f.first, `is not below ${m * c}`);
+    else $('start').value = f.first;
+  }
+  if (f.count !== undefined) $('count').value = f.count;
+  if (f.tmode) $('mode').value = f.tmode;
+  if (f.torder) $('channel-order').value = f.torder;
+  if (state.layer) drawFilters();
+
+  if (f.maps !== undefined) {
+    const layer = find(f.maps);
+    if (!layer || !hasMaps(layer)) drop('maps', f.maps, layer ? 'has no maps' : 'is not a layer of this model');
+    else {
+      state.mapsLayer = layer;
+      markLayer(layer.name);
+    }
+  }
+  if (f.unit) $('proj-unit').value = f.unit;
+  if (f.method) $('proj-method').value = f.method;
+  if (f.render) $('proj-render').value = f.render;
+  if (f.lrn) $('proj-lrn').checked = f.lrn === '1';
+  if (f.layer !== undefined) {
+    const layer = find(f.layer);
+    const [, c = 0, h = 0, w = 0] = layer?.outputs[0]?.shape ?? [];
+    const [y, x] = f.at ?? [0, 0];
+    if (!layer || !hasMaps(layer)) drop('layer', f.layer, layer ? 'has no maps to project' : 'is not a layer of this model');
+    else if (f.channel === undefined) notes.push(`layer ${quote(f.layer)} comes without a channel: no unit is projected`);
+    else if (f.channel >= c) drop('channel', f.channel, `is not below ${c}, the channels of ${quote(f.layer)}`);
+    else if (y >= h || x >= w) drop('at', `${y},${x}`, `is outside the ${h}×${w} maps of ${quote(f.layer)}`);
+    else state.pick = { layer: layer.name, channel: f.channel, unit: [y, x] };
+  } else if (f.channel !== undefined || f.at) notes.push('channel and at come without a layer: ignored');
+
+  if (f.camlayer !== undefined) {
+    if ([...$('gradcam-layer').options].some((o) => o.value === f.camlayer)) $('gradcam-layer').value = f.camlayer;
+    else drop('camlayer', f.camlayer, 'is not a layer with maps in this model');
+  }
+  if (f.cam !== undefined) {
+    const classes = classCount(summary);
+    if (f.cam >= classes) drop('cam', f.cam, `is not below ${classes}, the model's class count`);
+    else state.camClass = f.cam;
+  }
+  if (state.mapsLayer) drawActivations();
+  return notes;
+}
+
+// Stops a link that is still downloading or waiting for files (the user chose other files instead).
+function cancelLink() {
+  state.openRun++;
+  state.transfer?.abort();
+  state.restoring = false;
+}
+
+// Opens link text (from the fragment, the query or the URL form): gets its files, loads the model and
+// restores the view. With `keep` (the URL form) only the model changes: images, labels and settings stay.
+async function openLink(text, { keep = false } = {}) {
+  if (!text) return;
+  const run = ++state.openRun;
+  state.transfer?.abort();
+  const { fields, notices } = parseLink(text);
+  if (!keep) showNotices(notices);
+  if (!fields.model) {
+    addNotices(['the link names no usable model, so nothing was loaded']);
+    return;
+  }
+  state.restoring = true;
+  clearError();
+  setStatus('Getting the link’s files…');
+  let done = false;
+  try {
+    const files = await fetchSources(fields);
+    if (run !== state.openRun) return;
+    const model = await modelOf(files);
+    if (keep) state.labels = files.labels ?? state.labels;
+    else {
+      state.labels = files.labels ?? null;
+      state.images = [];
+      state.current = 0;
+    }
+    const urls = [files.model, files.weights].map((f) => f && origins.get(f)?.url).filter(Boolean);
+    const from = urls.map((u) => new URL(u, location.href).href).join(' and ');
+    if (!(await loadModel(model, from)) || run !== state.openRun) return;
+    if (!keep) {
+      addNotices(applyView(fields));
+      if (fields.usemean === '0' && model.mean) {
+        $('use-mean-file').checked = false;
+        await engine.call('setMean', { mean: null });
+      }
+      const current = fields.current ?? 0;
+      if (files.image.length && current >= files.image.length) {
+        addNotices([`current ${quote(current)} is not below the link's ${files.image.length} images: ignored`]);
+      }
+      state.images = files.image;
+      state.current = current < files.image.length ? current : 0;
+      await runPredictions();
+    }
+    done = run === state.openRun;
+  } catch (e) {
+    if (run !== state.openRun) return;
+    if (e.name === 'AbortError') {
+      setStatus(state.model ? 'Cancelled: still showing the previous model.' : 'Cancelled.');
+      return;
+    }
+    setStatus(state.model ? 'Still showing the previous model.' : '');
+    showError(e.message);
+  } finally {
+    if (run === state.openRun) {
+      state.restoring = false;
+      if (done) scheduleLink();
+    }
+  }
+}
+
+function loadUrls(e) {
+  e.preventDefault();
+  const params = new URLSearchParams();
+  for (const key of ['model', 'weights']) {
+    const url = $(`${key}-url`).value.trim();
+    if (!url) continue;
+    try {
+      checkUrl(url);
+    } catch (err) {
+      return showError(`The ${key} URL ${quote(url, 80)} ${err.message}.`);
+    }
+    params.append(key, url);
+  }
+  if (!params.has('model')) return showError('Give the URL of the model (.onnx, or a Caffe .prototxt with its weights).');
+  return openLink(params.toString(), { keep: true });
 }
 
 // ---- wiring
@@ -594,18 +1056,29 @@ zone.ondrop = (e) => {
   zone.classList.remove('over');
   addFiles(e.dataTransfer.files);
 };
-$('tile-controls').oninput = drawFilters;
+$('tile-controls').oninput = () => { scheduleLink(); drawFilters(); };
 $('tile-controls').onsubmit = (e) => e.preventDefault();
 $('download-btn').onclick = downloadPng;
 $('pre-controls').onsubmit = (e) => e.preventDefault();
 $('activation-canvas').onclick = pickUnit;
-$('projection-controls').onchange = drawProjection;
+$('projection-controls').onchange = () => { scheduleLink(); drawProjection(); };
 $('projection-controls').onsubmit = (e) => e.preventDefault();
-$('gradcam-controls').onchange = drawGradCam;
+$('gradcam-controls').onchange = () => { scheduleLink(); drawGradCam(); };
 $('gradcam-controls').onsubmit = (e) => e.preventDefault();
+$('url-form').onsubmit = loadUrls;
+$('copy-link').onclick = copyLink;
+$('download-cancel').onclick = () => state.transfer?.abort();
+$('notice-close').onclick = () => showNotices([]);
+// A link pasted into this tab's address bar (the page does not reload: only the fragment changed).
+window.addEventListener('hashchange', () => {
+  const text = location.hash.slice(1);
+  if (text !== state.linkText) openLink(text);
+});
 $('pre-controls').onchange = (e) => {
   if (e.target.id === 'image-files') return;
+  scheduleLink();
   if (e.target.id === 'use-mean-file') useMean(meanInUse()).catch((err) => showError(err.message));
   else runPredictions();
 };
 setUpExample();
+openLink(location.hash.slice(1) || location.search.slice(1));

@@ -67,12 +67,20 @@ export async function openBrowser() {
   });
   const page = context.pages()[0] ?? (await context.newPage());
   const errors = [];
-  page.on('pageerror', (e) => errors.push(`page error: ${e.message}`));
-  page.on('console', (m) => { if (m.type() === 'error') errors.push(`console error: ${m.text()}`); });
+  const watch = (p) => {
+    p.on('pageerror', (e) => errors.push(`page error: ${e.message}`));
+    p.on('console', (m) => { if (m.type() === 'error') errors.push(`console error: ${m.text()}`); });
+    return p;
+  };
+  watch(page);
   const url = `http://127.0.0.1:${server.address().port}/`;
   return {
     page,
     errors,
+    context,
+    url,
+    // Another tab of the same browser; its errors go to `errors` too.
+    newPage: async () => watch(await context.newPage()),
     open: () => page.goto(url),
     async close() {
       await context.close();
@@ -129,3 +137,85 @@ export const decodePng = (path) => {
   const png = PNG.sync.read(readFileSync(path));
   return { width: png.width, height: png.height, rgba: png.data };
 };
+
+// A second server on 127.0.0.1 (another port, so another origin) that serves `files` ({name: path}) the ways
+// the page must cope with:
+//   /cors/<name>        with Access-Control-Allow-Origin: * and Content-Length (any other name: 404, with CORS)
+//   /nocors/<name>      without CORS headers
+//   /slow/<name>        with CORS and Content-Length, sent in 8 pieces over about 1.2 s
+//   /chunked/<name>     with CORS but no Content-Length (chunked), sent in 8 pieces over about 1.2 s
+//   /html/<name>        an HTML page served as text/html
+//   /sniff/<name>       an HTML page served as application/octet-stream (found by its first bytes)
+//   /truncated/<name>   Content-Length of the whole file, half of it sent, then the connection closed
+//   /lfs/<name>         a Git LFS pointer in place of the file
+// `requests` lists the paths asked for.
+export async function serveModels(files) {
+  const requests = [];
+  const cors = { 'Access-Control-Allow-Origin': '*' };
+  const html = '<!DOCTYPE html>\n<html><head><title>Not found</title></head><body><h1>Sign in to continue</h1></body></html>\n';
+  const sleep = (ms) => new Promise((ok) => setTimeout(ok, ms));
+  const trickle = async (res, data) => {
+    const pieces = 8;
+    for (let i = 0; i < pieces; i++) {
+      res.write(data.subarray(Math.floor((i * data.length) / pieces), Math.floor(((i + 1) * data.length) / pieces)));
+      await sleep(150);
+    }
+    res.end();
+  };
+  const server = createServer(async (req, res) => {
+    const path = decodeURIComponent(new URL(req.url, 'http://x').pathname);
+    requests.push(path);
+    const [, route, name] = path.match(/^\/([a-z]+)\/(.+)$/) ?? [];
+    const file = name !== undefined && Object.hasOwn(files, name) ? readFileSync(files[name]) : null;
+    const binary = (extra = {}) => ({ 'Content-Type': 'application/octet-stream', ...extra });
+    if (!file) {
+      res.writeHead(404, { ...cors, 'Content-Type': 'text/plain' }).end('404: Not Found');
+      return;
+    }
+    switch (route) {
+      case 'cors':
+        res.writeHead(200, binary({ ...cors, 'Content-Length': file.length })).end(file);
+        return;
+      case 'nocors':
+        res.writeHead(200, binary({ 'Content-Length': file.length })).end(file);
+        return;
+      case 'slow':
+        res.writeHead(200, binary({ ...cors, 'Content-Length': file.length }));
+        await trickle(res, file);
+        return;
+      case 'chunked':
+        res.writeHead(200, binary(cors));
+        await trickle(res, file);
+        return;
+      case 'html':
+        res.writeHead(200, { ...cors, 'Content-Type': 'text/html; charset=utf-8' }).end(html);
+        return;
+      case 'sniff':
+        res.writeHead(200, binary(cors)).end(html);
+        return;
+      case 'truncated':
+        res.writeHead(200, binary({ ...cors, 'Content-Length': file.length }));
+        res.write(file.subarray(0, file.length >> 1), () => setTimeout(() => res.socket?.destroy(), 50));
+        return;
+      case 'lfs':
+        res.writeHead(200, { ...cors, 'Content-Type': 'text/plain; charset=utf-8' })
+          .end(`version https://git-lfs.github.com/spec/v1\noid sha256:${'0'.repeat(64)}\nsize ${file.length}\n`);
+        return;
+      default:
+        res.writeHead(404, { ...cors, 'Content-Type': 'text/plain' }).end('404: Not Found');
+    }
+  });
+  await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
+  return {
+    url: `http://127.0.0.1:${server.address().port}/`,
+    requests,
+    close: () => {
+      server.closeAllConnections?.();
+      server.close();
+    },
+  };
+}
+
+// Console errors the browser itself logs for failed downloads (a 404, a CORS refusal, a cut connection):
+// expected in tests that provoke them.
+export const isFetchNoise = (message) => /Failed to load resource|blocked by CORS policy|net::ERR_|Failed to fetch/.test(message);
