@@ -37,8 +37,13 @@ pub struct Graph {
 }
 
 impl Graph {
+    /// A value by its name, or else the first output of the layer of that name (ONNX names nodes and
+    /// tensors apart; the page speaks of layers).
     pub fn value_id(&self, name: &str) -> Option<ValueId> {
-        self.values.iter().position(|v| v.name == name)
+        self.values
+            .iter()
+            .position(|v| v.name == name)
+            .or_else(|| self.node(name).and_then(|n| n.outputs.first().copied()))
     }
 
     pub fn node(&self, name: &str) -> Option<&Node> {
