@@ -895,7 +895,9 @@ function applyView(f) {
   if (f.order) $('pre-order').value = f.order;
   if (f.meanv) {
     const channels = summary.inputs[0]?.shape[1] ?? 0;
-    if (f.meanv.length > 1 && f.meanv.length !== channels) drop('meanv', f.meanv.join(','), `has neither 1 nor ${channels} values`);
+    if (f.meanv.length > 1 && f.meanv.length !== channels) {
+      drop('meanv', f.meanv.join(','), `has ${f.meanv.length} values for an input of ${channels} channel${channels === 1 ? '' : 's'}`);
+    }
     else $('mean-values').value = f.meanv.join(', ');
   }
   if (f.scale !== undefined) $('scale').value = String(f.scale);
@@ -998,8 +1000,8 @@ async function openLink(text, { keep = false } = {}) {
         await engine.call('setMean', { mean: null });
       }
       const current = fields.current ?? 0;
-      if (files.image.length && current >= files.image.length) {
-        addNotices([`current ${quote(current)} is not below the link's ${files.image.length} images: ignored`]);
+      if (current >= Math.max(1, files.image.length)) {
+        addNotices([`current ${quote(current)} is not below ${files.image.length}, the link's image count: ignored`]);
       }
       state.images = files.image;
       state.current = current < files.image.length ? current : 0;

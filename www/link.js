@@ -155,12 +155,15 @@ export function parseLink(text) {
     notices.push('the link could not be read');
     return { fields, notices };
   }
+  const seen = new Set();
   for (const [key, value] of params) {
     const field = fieldOf(key);
     if (!field) {
       notices.push(`unknown field ${quote(key)}`);
       continue;
     }
+    const again = seen.has(field);
+    seen.add(field);
     if (field === 'image') {
       fields.image ??= [];
       if (fields.image.length >= LIMITS.images) {
@@ -168,8 +171,8 @@ export function parseLink(text) {
         fields.image.push(null);
         continue;
       }
-    } else if (field in fields) {
-      notices.push(`${field} is given more than once: the first one is used`);
+    } else if (again) {
+      notices.push(`${field} is given more than once: only the first counts`);
       continue;
     }
     try {

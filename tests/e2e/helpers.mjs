@@ -219,3 +219,20 @@ export async function serveModels(files) {
 // Console errors the browser itself logs for failed downloads (a 404, a CORS refusal, a cut connection):
 // expected in tests that provoke them.
 export const isFetchNoise = (message) => /Failed to load resource|blocked by CORS policy|net::ERR_|Failed to fetch/.test(message);
+
+// Everything the page shows of its view, apart from pixels.
+export const viewState = (page) => page.evaluate(() => {
+  const controls = {};
+  for (const e of document.querySelectorAll(':is(#tile-controls, #pre-controls, #projection-controls, #gradcam-controls) '
+    + ':is(input:not([type=file]), select)')) controls[e.id] = e.type === 'checkbox' ? [e.checked, e.disabled] : e.value;
+  const canvases = {};
+  for (const c of document.querySelectorAll('main canvas')) {
+    if (c.offsetParent) canvases[c.id] = { ...c.dataset, canvasWidth: c.width, canvasHeight: c.height, css: c.style.width };
+  }
+  const shown = [...document.querySelectorAll('main section, .views figure')].map((s) => `${s.id}: ${s.hidden ? 'hidden' : 'shown'}`);
+  const rows = [...document.querySelectorAll('#results tbody tr')].map((tr) => ({ ...tr.dataset, current: tr.classList.contains('current') }));
+  const selected = [...document.querySelectorAll('#layers tr.selected')].map((tr) => tr.dataset.layer);
+  const texts = Object.fromEntries(['model-info', 'filter-info', 'activations-info', 'projection-info', 'gradcam-info',
+    'mean-file-name', 'results-status'].map((id) => [id, document.getElementById(id).textContent]));
+  return { controls, canvases, shown, rows, selected, texts, hash: location.hash };
+});

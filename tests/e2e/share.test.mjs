@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { CIFAR, canvasPixels, compare, loadModel, noFixtures, openBrowser, serveModels, shared } from './helpers.mjs';
+import { CIFAR, canvasPixels, compare, loadModel, noFixtures, openBrowser, serveModels, shared, viewState } from './helpers.mjs';
 
 const PROTOTXT = join(CIFAR, 'cifar10_quick.prototxt');
 const WEIGHTS = join(CIFAR, 'cifar10_quick_iter_4000.caffemodel');
@@ -29,23 +29,6 @@ before(async () => {
 after(async () => {
   await b?.close();
   models?.close();
-});
-
-// Everything the page shows of its view, apart from pixels.
-const viewState = (page) => page.evaluate(() => {
-  const controls = {};
-  for (const e of document.querySelectorAll(':is(#tile-controls, #pre-controls, #projection-controls, #gradcam-controls) '
-    + ':is(input:not([type=file]), select)')) controls[e.id] = e.type === 'checkbox' ? [e.checked, e.disabled] : e.value;
-  const canvases = {};
-  for (const c of document.querySelectorAll('main canvas')) {
-    if (c.offsetParent) canvases[c.id] = { ...c.dataset, canvasWidth: c.width, canvasHeight: c.height, css: c.style.width };
-  }
-  const shown = [...document.querySelectorAll('main section, .views figure')].map((s) => `${s.id}: ${s.hidden ? 'hidden' : 'shown'}`);
-  const rows = [...document.querySelectorAll('#results tbody tr')].map((tr) => ({ ...tr.dataset, current: tr.classList.contains('current') }));
-  const selected = [...document.querySelectorAll('#layers tr.selected')].map((tr) => tr.dataset.layer);
-  const texts = Object.fromEntries(['model-info', 'filter-info', 'activations-info', 'projection-info', 'gradcam-info',
-    'mean-file-name', 'results-status'].map((id) => [id, document.getElementById(id).textContent]));
-  return { controls, canvases, shown, rows, selected, texts, hash: location.hash };
 });
 
 async function samePixels(a, pageB, ids) {
