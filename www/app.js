@@ -605,14 +605,11 @@ async function setUpExample() {
     await addFiles(files);
   };
   // The same example as a link in the examples menu.
-  const link = new URLSearchParams();
-  for (const name of index.model) {
-    const role = name.endsWith('.prototxt') ? 'model' : name.endsWith('.binaryproto') ? 'mean' : 'weights';
-    link.append(role, `examples/${name}`);
-  }
-  for (const name of index.images) link.append('image', `examples/${name}`);
+  const pairs = index.model.map((name) => [
+    name.endsWith('.prototxt') ? 'model' : name.endsWith('.binaryproto') ? 'mean' : 'weights', `examples/${name}`]);
+  for (const name of index.images) pairs.push(['image', `examples/${name}`]);
   const a = el('a', `${index.title} (Caffe, bundled with this page)`);
-  a.href = `?${link}`;
+  a.href = `?${linkText(pairs)}`;
   $('example-links').prepend(el('li', a));
 }
 

@@ -191,14 +191,47 @@ export function parseLink(text) {
 export function linkText(pairs) {
   const order = (k) => FIELDS.indexOf(k);
   const sorted = pairs.map((p, i) => [p, i]).sort(([a, i], [b, j]) => order(a[0]) - order(b[0]) || i - j);
-  return new URLSearchParams(sorted.map(([p]) => p)).toString();
+  // ':', '/', ',' and '@' may stand unescaped in a fragment or query, and read better there.
+  return new URLSearchParams(sorted.map(([p]) => p)).toString()
+    .replace(/%(3A|2F|2C|40)/g, (code) => decodeURIComponent(code));
+}
+
+// Files up to this size are hashed in one piece by crypto.subtle; larger ones stream through hash-worker.js.
+export const WHOLE_HASH_BYTES = 16 * 1024 * 1024;
+
+let hasher = null;
+let hashId = 0;
+const hashJobs = new Map();
+
+function hashInWorker(blob) {
+  if (!hasher) {
+    hasher = new Worker(new URL('./hash-worker.js', import.meta.url), { type: 'module' });
+    hasher.onmessage = ({ data }) => {
+      const job = hashJobs.get(data.id);
+      hashJobs.delete(data.id);
+      if ('hex' in data) job.resolve(data.hex);
+      else job.reject(new Error(data.error));
+    };
+    hasher.onerror = (e) => {
+      e.preventDefault();
+      for (const job of hashJobs.values()) job.reject(new Error(`the hashing worker failed (${e.message || 'error'})`));
+      hashJobs.clear();
+      hasher = null;
+    };
+  }
+  const id = hashId++;
+  hasher.postMessage({ id, blob });
+  return new Promise((resolve, reject) => hashJobs.set(id, { resolve, reject }));
 }
 
 // SHA-256 of a Blob as lower-case hex.
 export async function sha256(blob) {
-  if (!globalThis.crypto?.subtle) throw new Error('file hashes need a secure page (https or localhost)');
-  const digest = await crypto.subtle.digest('SHA-256', await blob.arrayBuffer());
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
+  if (blob.size <= WHOLE_HASH_BYTES && globalThis.crypto?.subtle) {
+    const digest = await crypto.subtle.digest('SHA-256', await blob.arrayBuffer());
+    return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
+  }
+  if (typeof Worker === 'function') return hashInWorker(blob);
+  return (await import('./sha256.js')).sha256Stream(blob);
 }
 
 export const shortHash = (hex) => hex.slice(0, 12);

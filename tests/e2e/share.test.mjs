@@ -134,7 +134,7 @@ test('a link to local files asks for them, refuses a file with another hash, the
     const maps = await page.waitForSelector('#activation-canvas[data-layer="pool1"]');
     await maps.click({ position: { x: 20, y: 20 } });
     await page.waitForSelector('#projection-deconvnet[data-layer="pool1"]');
-    await page.waitForFunction(() => /image=local/.test(location.hash) && /meanv=3%2C2%2C1/.test(location.hash));
+    await page.waitForFunction(() => /image=local/.test(location.hash) && /meanv=3,2,1/.test(location.hash));
     const link = page.url();
     const fields = new URLSearchParams(new URL(link).hash.slice(1));
     assert.equal(fields.get('model'), `local:${hashOf(readFileSync(PROTOTXT))}:cifar10_quick.prototxt`);
