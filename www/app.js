@@ -690,6 +690,7 @@ function scheduleLink() {
       $('share').hidden = false;
     } catch (e) {
       $('copy-status').textContent = `The link could not be updated: ${e.message}`;
+      $('share').hidden = false;
     }
   })();
 }
@@ -706,6 +707,7 @@ async function linkSettled() {
 async function copyLink() {
   const status = $('copy-status');
   const box = $('link-text');
+  status.textContent = 'Preparing the link…';
   await linkSettled();
   const text = location.href;
   try {

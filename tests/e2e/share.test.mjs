@@ -167,6 +167,13 @@ test('a link to local files asks for them, refuses a file with another hash, the
     await samePixels(page, fresh, ['filter-canvas', 'activation-canvas', 'input-patch', 'projection-deconvnet', 'projection-guided',
       'projection-saliency']);
 
+    // Without clipboard access the link is selected in a text box (and copied the old way if it can be).
+    await page.evaluate(() => { navigator.clipboard.writeText = () => Promise.reject(new Error('denied')); });
+    await page.click('#copy-link');
+    await page.waitForSelector('#link-text:not([hidden])');
+    assert.equal(await page.inputValue('#link-text'), link);
+    assert.match(await page.textContent('#copy-status'), /^(Link copied to the clipboard\.|Copy the selected link)/);
+
     // Cancelling the request leaves the page as it was.
     await fresh.goto('about:blank');
     await fresh.goto(link);
