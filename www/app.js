@@ -621,7 +621,11 @@ const origins = new WeakMap();
 const hashes = new WeakMap();
 
 function hashOf(file) {
-  if (!hashes.has(file)) hashes.set(file, sha256(file));
+  if (!hashes.has(file)) {
+    const hash = sha256(file);
+    hashes.set(file, hash);
+    hash.catch(() => hashes.delete(file)); // try again next time
+  }
   return hashes.get(file);
 }
 
