@@ -230,8 +230,7 @@ export async function sha256(blob) {
     const digest = await crypto.subtle.digest('SHA-256', await blob.arrayBuffer());
     return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
   }
-  if (typeof Worker === 'function') return hashInWorker(blob);
-  return (await import('./sha256.js')).sha256Stream(blob);
+  return hashInWorker(blob);
 }
 
 export const shortHash = (hex) => hex.slice(0, 12);

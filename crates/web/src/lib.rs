@@ -73,6 +73,33 @@ impl ModelReader {
     }
 }
 
+/// SHA-256 of a file fed in chunks: links name local files by their hash.
+#[wasm_bindgen]
+pub struct Sha256(sha2::Sha256);
+
+#[wasm_bindgen]
+impl Sha256 {
+    #[wasm_bindgen(constructor)]
+    pub fn new() -> Sha256 {
+        Sha256(sha2::Sha256::default())
+    }
+
+    pub fn update(&mut self, chunk: &[u8]) {
+        sha2::Digest::update(&mut self.0, chunk);
+    }
+
+    /// The digest in lower-case hex; the hasher starts again empty.
+    pub fn hex(&mut self) -> String {
+        sha2::Digest::finalize_reset(&mut self.0).iter().map(|b| format!("{b:02x}")).collect()
+    }
+}
+
+impl Default for Sha256 {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 /// Bytes of wasm linear memory: it only grows, so this is the peak so far.
 #[wasm_bindgen(js_name = memoryBytes)]
 pub fn memory_bytes() -> f64 {
