@@ -185,7 +185,7 @@ fn all_three_input_forms_and_double_data_load_alike() {
 
 #[test]
 fn max_pooling_switches_take_the_first_maximum() {
-    use zfvis_core::ops::{Pool, PoolKind};
+    use zfvis_core::ops::{Pool, PoolKind, PoolRounding};
     // A 4×4 plane of ties except one larger value; 3×3 windows, stride 2, Caffe's ceil rounding → 2×2.
     let mut x = ArrayD::<f32>::zeros(IxDyn(&[1, 1, 4, 4]));
     x[[0, 0, 3, 3]] = 1.0;
@@ -194,7 +194,8 @@ fn max_pooling_switches_take_the_first_maximum() {
         kernel: [3, 3],
         stride: [2, 2],
         pads: [0; 4],
-        ceil: true,
+        dilation: [1, 1],
+        rounding: PoolRounding::CaffeCeil,
         global: false,
         count_include_pad: true,
     };

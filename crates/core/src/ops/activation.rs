@@ -15,6 +15,37 @@ pub enum Activation {
     },
     Sigmoid,
     Tanh,
+    /// ONNX PRelu with a slope tensor (weights[0]) broadcast against the input numpy-style.
+    PReluBroadcast,
+    /// min(max(x, min), max): ONNX Clip (ReLU6 is Clip(0, 6)); `max` wins when min > max.
+    Clip {
+        min: f32,
+        max: f32,
+    },
+    /// max(0, min(1, alpha·x + beta)).
+    HardSigmoid {
+        alpha: f32,
+        beta: f32,
+    },
+    /// x · HardSigmoid(x) with alpha 1/6 and beta 1/2.
+    HardSwish,
+}
+
+/// HardSwish's HardSigmoid parameters.
+const HARD_SWISH: (f32, f32) = (1.0 / 6.0, 0.5);
+
+fn hard_sigmoid(x: f32, alpha: f32, beta: f32) -> f32 {
+    (alpha * x + beta).clamp(0.0, 1.0)
+}
+
+/// d/dx of HardSigmoid(x): alpha inside the ramp, zero outside.
+fn hard_sigmoid_slope(x: f32, alpha: f32, beta: f32) -> f32 {
+    let t = alpha * x + beta;
+    if t > 0.0 && t < 1.0 {
+        alpha
+    } else {
+        0.0
+    }
 }
 
 impl Activation {
@@ -26,6 +57,19 @@ impl Activation {
             }
             Activation::Sigmoid => x.mapv(|v| 1.0 / (1.0 + (-v).exp())),
             Activation::Tanh => x.mapv(f32::tanh),
+            Activation::Clip { min, max } => x.mapv(|v| v.max(*min).min(*max)),
+            Activation::HardSigmoid { alpha, beta } => x.mapv(|v| hard_sigmoid(v, *alpha, *beta)),
+            Activation::HardSwish => x.mapv(|v| v * hard_sigmoid(v, HARD_SWISH.0, HARD_SWISH.1)),
+            Activation::PReluBroadcast => {
+                let mut y = x.as_standard_layout().into_owned();
+                let slope = weights[0].broadcast(y.raw_dim()).expect("slope broadcast checked at load");
+                y.zip_mut_with(&slope, |v, &a| {
+                    if *v <= 0.0 {
+                        *v *= a
+                    }
+                });
+                y
+            }
             Activation::PRelu { channel_shared } => {
                 let slope = contiguous(&weights[0]);
                 let mut y = x.as_standard_layout().into_owned();
@@ -93,8 +137,23 @@ impl Activation {
                     *d = rectify(xs[i], *d, a);
                 }
             }
+            Activation::PReluBroadcast => {
+                let slope = weights[0].broadcast(x.raw_dim()).expect("slope broadcast checked at load");
+                ndarray::Zip::from(&mut dx).and(x).and(&slope).for_each(|d, &xv, &a| *d = rectify(xv, *d, a));
+            }
             Activation::Sigmoid => dx.zip_mut_with(y, |d, &yv| *d *= yv * (1.0 - yv)),
             Activation::Tanh => dx.zip_mut_with(y, |d, &yv| *d *= 1.0 - yv * yv),
+            // Not rectifiers: the true gradient under every rule, as captum treats ReLU6 and Hardswish.
+            Activation::Clip { min, max } => {
+                dx.zip_mut_with(x, |d, &xv| *d = if xv > *min && xv < *max { *d } else { 0.0 })
+            }
+            Activation::HardSigmoid { alpha, beta } => {
+                dx.zip_mut_with(x, |d, &xv| *d *= hard_sigmoid_slope(xv, *alpha, *beta))
+            }
+            Activation::HardSwish => dx.zip_mut_with(x, |d, &xv| {
+                let (a, b) = HARD_SWISH;
+                *d *= hard_sigmoid(xv, a, b) + xv * hard_sigmoid_slope(xv, a, b)
+            }),
         }
         dx
     }

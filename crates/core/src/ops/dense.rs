@@ -1,5 +1,6 @@
 //! InnerProduct (fully connected): y = x · Wᵀ + b over the axes from `axis` on.
 
+use super::binary::broadcast_shape;
 use super::{contiguous, fmt_shape, tensor};
 use crate::{bail, Result, Tensor};
 use ndarray::linalg::general_mat_mul;
@@ -117,73 +118,246 @@ impl InnerProduct {
     }
 }
 
-/// ONNX MatMul of an input (…×M×K, leading axes folded into rows) by a K×N matrix: the constant
-/// weights[0], or a second 2-D input.
+/// ONNX MatMul (numpy's matmul): matrices in the last two axes, leading axes broadcast; a 1-D left operand
+/// is a row vector, a 1-D right one a column vector. The operands are two inputs, or one input and the
+/// constant weights[0] on the side `constant_left` names.
 #[derive(Debug, Clone, PartialEq)]
-pub struct MatMul;
+pub struct MatMul {
+    pub constant_left: bool,
+}
+
+/// How a batched product lines up: per output matrix, which matrix of A and of B it multiplies.
+struct Batches {
+    m: usize,
+    k: usize,
+    n: usize,
+    out: Vec<usize>,
+    a_index: Vec<usize>,
+    b_index: Vec<usize>,
+}
+
+impl Batches {
+    fn new(a: &[usize], b: &[usize]) -> Result<Batches> {
+        let a2 = if a.len() == 1 { vec![1, a[0]] } else { a.to_vec() };
+        let b2 = if b.len() == 1 { vec![b[0], 1] } else { b.to_vec() };
+        let (ra, rb) = (a2.len(), b2.len());
+        if ra < 2 || rb < 2 || a2[ra - 1] != b2[rb - 2] {
+            bail!(input, "cannot multiply {} by {}", fmt_shape(a), fmt_shape(b));
+        }
+        let (m, k, n) = (a2[ra - 2], a2[ra - 1], b2[rb - 1]);
+        let batch = broadcast_shape(&a2[..ra - 2], &b2[..rb - 2])?;
+        let mut out = batch.clone();
+        if a.len() > 1 {
+            out.push(m);
+        }
+        if b.len() > 1 {
+            out.push(n);
+        }
+        Ok(Batches {
+            m,
+            k,
+            n,
+            out,
+            a_index: matrix_index(&batch, &a2[..ra - 2]),
+            b_index: matrix_index(&batch, &b2[..rb - 2]),
+        })
+    }
+
+    /// One matrix of A times one of B for the whole batch: the batch folds into A's rows.
+    fn folds(&self) -> bool {
+        self.b_index.iter().all(|&i| i == 0) && self.a_index.iter().enumerate().all(|(j, &i)| i == j)
+    }
+}
+
+/// For each position of a broadcast batch, the index of the operand's own matrix (its batch axes aligned
+/// to the right; axes of length 1 repeat).
+fn matrix_index(batch: &[usize], own: &[usize]) -> Vec<usize> {
+    let count: usize = batch.iter().product();
+    let skip = batch.len() - own.len();
+    (0..count)
+        .map(|mut flat| {
+            let (mut index, mut stride) = (0, 1);
+            for (axis, &len) in batch.iter().enumerate().rev() {
+                let i = flat % len;
+                flat /= len;
+                if axis >= skip {
+                    let own_len = own[axis - skip];
+                    if own_len != 1 {
+                        index += i * stride;
+                    }
+                    stride *= own_len;
+                }
+            }
+            index
+        })
+        .collect()
+}
+
+fn view(data: &[f32], rows: usize, cols: usize, at: usize) -> ArrayView2<'_, f32> {
+    ArrayView2::from_shape((rows, cols), &data[at * rows * cols..(at + 1) * rows * cols]).unwrap()
+}
+
+fn view_mut(data: &mut [f32], rows: usize, cols: usize, at: usize) -> ArrayViewMut2<'_, f32> {
+    ArrayViewMut2::from_shape((rows, cols), &mut data[at * rows * cols..(at + 1) * rows * cols]).unwrap()
+}
 
 impl MatMul {
-    fn right<'a>(inputs: &[&'a Tensor], weights: &'a [Tensor]) -> &'a Tensor {
-        inputs.get(1).copied().unwrap_or(&weights[0])
+    fn operands<'a>(&self, inputs: &[&'a Tensor], weights: &'a [Tensor]) -> (&'a Tensor, &'a Tensor) {
+        match (inputs, self.constant_left) {
+            ([a, b, ..], _) => (a, b),
+            ([x], true) => (&weights[0], x),
+            ([x], false) => (x, &weights[0]),
+            _ => unreachable!("MatMul has an input"),
+        }
     }
 
     pub fn output_shape(&self, inputs: &[&[usize]], weights: &[Tensor]) -> Result<Vec<usize>> {
-        let a = inputs[0];
-        let b: &[usize] = match (inputs.get(1), weights.first()) {
-            (Some(b), _) => b,
-            (None, Some(w)) => w.shape(),
+        let (a, b): (&[usize], &[usize]) = match (inputs, weights.first()) {
+            ([a, b, ..], _) => (a, b),
+            ([x], Some(w)) if self.constant_left => (w.shape(), x),
+            ([x], Some(w)) => (x, w.shape()),
             _ => bail!(model, "MatMul needs two operands"),
         };
-        match (a, b) {
-            ([.., k], [kb, n]) if k == kb && !a.is_empty() => {
-                let mut s = a.to_vec();
-                *s.last_mut().unwrap() = *n;
-                Ok(s)
-            }
-            _ => bail!(
-                input,
-                "cannot multiply {} by {} (only a K×N right operand is supported)",
-                fmt_shape(a),
-                fmt_shape(b)
-            ),
-        }
+        Ok(Batches::new(a, b)?.out)
     }
 
     pub fn forward(&self, inputs: &[&Tensor], weights: &[Tensor]) -> Result<Tensor> {
-        let shape = self.output_shape(&[inputs[0].shape(), Self::right(inputs, weights).shape()], weights)?;
-        let (xs, bs) = (contiguous(inputs[0]), contiguous(Self::right(inputs, weights)));
-        let k = *inputs[0].shape().last().unwrap();
-        let n = *shape.last().unwrap();
-        let m = xs.len() / k.max(1);
-        let mut out = vec![0f32; m * n];
+        let (a, b) = self.operands(inputs, weights);
+        let p = Batches::new(a.shape(), b.shape())?;
+        let (xa, xb) = (contiguous(a), contiguous(b));
+        let (m, k, n) = (p.m, p.k, p.n);
+        let mut out = vec![0f32; p.a_index.len() * m * n];
+        if p.folds() {
+            let rows = p.a_index.len() * m;
+            general_mat_mul(1.0, &view(&xa, rows, k, 0), &view(&xb, k, n, 0), 0.0, &mut view_mut(&mut out, rows, n, 0));
+        } else {
+            for (j, (&ia, &ib)) in p.a_index.iter().zip(&p.b_index).enumerate() {
+                general_mat_mul(1.0, &view(&xa, m, k, ia), &view(&xb, k, n, ib), 0.0, &mut view_mut(&mut out, m, n, j));
+            }
+        }
+        Ok(tensor(&p.out, out))
+    }
+
+    /// dA = g·Bᵀ and dB = Aᵀ·g per matrix, summed where an operand was broadcast; only for the inputs.
+    pub fn backward(&self, inputs: &[&Tensor], weights: &[Tensor], g: &Tensor) -> Vec<Option<Tensor>> {
+        let (a, b) = self.operands(inputs, weights);
+        let p = Batches::new(a.shape(), b.shape()).expect("shapes checked by the forward pass");
+        let (xa, xb, gs) = (contiguous(a), contiguous(b), contiguous(g));
+        let (m, k, n) = (p.m, p.k, p.n);
+        let want_a = inputs.len() > 1 || !self.constant_left;
+        let want_b = inputs.len() > 1 || self.constant_left;
+        let (mut da, mut db) = (vec![0f32; xa.len()], vec![0f32; xb.len()]);
+        if p.folds() {
+            let rows = p.a_index.len() * m;
+            let gm = view(&gs, rows, n, 0);
+            if want_a {
+                general_mat_mul(1.0, &gm, &view(&xb, k, n, 0).t(), 0.0, &mut view_mut(&mut da, rows, k, 0));
+            }
+            if want_b {
+                general_mat_mul(1.0, &view(&xa, rows, k, 0).t(), &gm, 0.0, &mut view_mut(&mut db, k, n, 0));
+            }
+        } else {
+            for (j, (&ia, &ib)) in p.a_index.iter().zip(&p.b_index).enumerate() {
+                let gm = view(&gs, m, n, j);
+                if want_a {
+                    general_mat_mul(1.0, &gm, &view(&xb, k, n, ib).t(), 1.0, &mut view_mut(&mut da, m, k, ia));
+                }
+                if want_b {
+                    general_mat_mul(1.0, &view(&xa, m, k, ia).t(), &gm, 1.0, &mut view_mut(&mut db, k, n, ib));
+                }
+            }
+        }
+        let (da, db) = (tensor(a.shape(), da), tensor(b.shape(), db));
+        match (inputs.len(), self.constant_left) {
+            (2, _) => vec![Some(da), Some(db)],
+            (_, true) => vec![Some(db)],
+            _ => vec![Some(da)],
+        }
+    }
+}
+
+/// ONNX Gemm: y = alpha·A′·B′ + beta·C, A′ = A or Aᵀ (the 2-D input), B′ = B or Bᵀ (the constant
+/// weights[0]), C (weights[1], optional) broadcast to M×N.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Gemm {
+    pub alpha: f32,
+    pub beta: f32,
+    pub trans_a: bool,
+    pub trans_b: bool,
+}
+
+impl Gemm {
+    /// (M, K, N).
+    fn dims(&self, a: &[usize], b: &[usize]) -> Result<(usize, usize, usize)> {
+        let (m, k) = match (a, self.trans_a) {
+            (&[r, c], false) => (r, c),
+            (&[r, c], true) => (c, r),
+            _ => bail!(input, "Gemm needs a 2-D input, got {}", fmt_shape(a)),
+        };
+        let (kb, n) = match (b, self.trans_b) {
+            (&[r, c], false) => (r, c),
+            (&[r, c], true) => (c, r),
+            _ => bail!(model, "Gemm needs 2-D weights, got {}", fmt_shape(b)),
+        };
+        if k != kb {
+            bail!(input, "input {} does not fit weights {}", fmt_shape(a), fmt_shape(b));
+        }
+        Ok((m, k, n))
+    }
+
+    pub fn output_shape(&self, input: &[usize], weights: &[Tensor]) -> Result<Vec<usize>> {
+        let (m, _, n) = self.dims(input, weights[0].shape())?;
+        if let Some(c) = weights.get(1) {
+            broadcast_shape(&[m, n], c.shape()).ok().filter(|s| s.as_slice() == [m, n]).ok_or_else(|| {
+                crate::Error::input(format!("C {} does not broadcast to {m}×{n}", fmt_shape(c.shape())))
+            })?;
+        }
+        Ok(vec![m, n])
+    }
+
+    fn a_view<'a>(&self, data: &'a [f32], m: usize, k: usize) -> ArrayView2<'a, f32> {
+        if self.trans_a {
+            ArrayView2::from_shape((k, m), data).unwrap().reversed_axes()
+        } else {
+            ArrayView2::from_shape((m, k), data).unwrap()
+        }
+    }
+
+    fn b_view<'a>(&self, data: &'a [f32], k: usize, n: usize) -> ArrayView2<'a, f32> {
+        if self.trans_b {
+            ArrayView2::from_shape((n, k), data).unwrap().reversed_axes()
+        } else {
+            ArrayView2::from_shape((k, n), data).unwrap()
+        }
+    }
+
+    pub fn forward(&self, x: &Tensor, weights: &[Tensor]) -> Result<Tensor> {
+        let shape = self.output_shape(x.shape(), weights)?;
+        let (m, k, n) = self.dims(x.shape(), weights[0].shape())?;
+        let (xs, ws) = (contiguous(x), contiguous(&weights[0]));
+        let mut out = match weights.get(1) {
+            Some(c) => c.broadcast(ndarray::IxDyn(&shape)).unwrap().mapv(|v| self.beta * v).into_raw_vec_and_offset().0,
+            None => vec![0f32; m * n],
+        };
         let mut c = ArrayViewMut2::from_shape((m, n), &mut out[..]).unwrap();
-        general_mat_mul(
-            1.0,
-            &ArrayView2::from_shape((m, k), &xs[..]).unwrap(),
-            &ArrayView2::from_shape((k, n), &bs[..]).unwrap(),
-            0.0,
-            &mut c,
-        );
+        general_mat_mul(self.alpha, &self.a_view(&xs, m, k), &self.b_view(&ws, k, n), 1.0, &mut c);
         Ok(tensor(&shape, out))
     }
 
-    /// dA = g·Bᵀ; with a second input, dB = Aᵀ·g.
-    pub fn backward(&self, inputs: &[&Tensor], weights: &[Tensor], g: &Tensor) -> Vec<Option<Tensor>> {
-        let b = Self::right(inputs, weights);
-        let (k, n) = (b.shape()[0], b.shape()[1]);
-        let (gs, bs, xs) = (contiguous(g), contiguous(b), contiguous(inputs[0]));
-        let m = gs.len() / n.max(1);
+    /// dA′ = alpha·g·B′ᵀ, transposed back when A was.
+    pub fn backward(&self, x_shape: &[usize], g: &Tensor, weights: &[Tensor]) -> Result<Tensor> {
+        let (m, k, n) = self.dims(x_shape, weights[0].shape())?;
+        let (gs, ws) = (contiguous(g), contiguous(&weights[0]));
+        let mut dx = vec![0f32; m * k];
         let gm = ArrayView2::from_shape((m, n), &gs[..]).unwrap();
-        let mut da = vec![0f32; m * k];
-        let mut c = ArrayViewMut2::from_shape((m, k), &mut da[..]).unwrap();
-        general_mat_mul(1.0, &gm, &ArrayView2::from_shape((k, n), &bs[..]).unwrap().t(), 0.0, &mut c);
-        let mut grads = vec![Some(tensor(inputs[0].shape(), da))];
-        if inputs.len() > 1 {
-            let mut db = vec![0f32; k * n];
-            let mut c = ArrayViewMut2::from_shape((k, n), &mut db[..]).unwrap();
-            general_mat_mul(1.0, &ArrayView2::from_shape((m, k), &xs[..]).unwrap().t(), &gm, 0.0, &mut c);
-            grads.push(Some(tensor(b.shape(), db)));
+        let b = self.b_view(&ws, k, n);
+        if self.trans_a {
+            let mut c = ArrayViewMut2::from_shape((k, m), &mut dx[..]).unwrap();
+            general_mat_mul(self.alpha, &b, &gm.t(), 0.0, &mut c);
+        } else {
+            let mut c = ArrayViewMut2::from_shape((m, k), &mut dx[..]).unwrap();
+            general_mat_mul(self.alpha, &gm, &b.t(), 0.0, &mut c);
         }
-        grads
+        Ok(tensor(x_shape, dx))
     }
 }

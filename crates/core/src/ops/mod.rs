@@ -8,22 +8,28 @@ pub mod dense;
 pub mod elementwise;
 pub mod lrn;
 pub mod normalize;
+pub mod pad;
 pub mod pool;
+pub mod resize;
 pub mod shape;
 pub mod softmax;
+pub mod transpose;
 
 use crate::{Result, Tensor};
 
 pub use activation::{Activation, ReluRule};
 pub use binary::{Binary, BinaryKind};
 pub use conv::Conv;
-pub use dense::{InnerProduct, MatMul};
+pub use dense::{Gemm, InnerProduct, MatMul};
 pub use elementwise::Eltwise;
 pub use lrn::Lrn;
 pub use normalize::{BatchNorm, Scale};
-pub use pool::{Pool, PoolKind, Switches};
+pub use pad::{Pad, PadMode};
+pub use pool::{Pool, PoolKind, PoolRounding, Switches};
+pub use resize::Resize;
 pub use shape::{Concat, Flatten, Reshape, Slice};
 pub use softmax::Softmax;
+pub use transpose::Transpose;
 
 #[derive(Debug, Clone)]
 pub enum Op {
@@ -33,7 +39,9 @@ pub enum Op {
     Lrn(Lrn),
     InnerProduct(InnerProduct),
     Softmax(Softmax),
-    /// Outputs its input unchanged (Dropout at inference).
+    /// ONNX Softmax before opset 13: one softmax over all the axes from `axis` on together.
+    FlatSoftmax(Softmax),
+    /// Outputs its input unchanged (Dropout at inference); a second output, Dropout's mask, is all ones.
     Identity,
     /// Copies its input to every output.
     Split,
@@ -48,6 +56,12 @@ pub enum Op {
     Binary(Binary),
     /// ONNX MatMul.
     MatMul(MatMul),
+    /// ONNX Gemm where it is not an InnerProduct.
+    Gemm(Gemm),
+    Transpose(Transpose),
+    Pad(Pad),
+    /// ONNX Resize and Upsample.
+    Resize(Resize),
 }
 
 /// What one node produced.
@@ -69,11 +83,16 @@ impl Op {
         let one = |s: Result<Vec<usize>>| s.map(|s| vec![s]);
         match self {
             Op::Conv(o) => one(o.output_shape(inputs[0])),
-            Op::Pool(o) => one(o.output_shape(inputs[0])),
+            // Max pooling's second output: ONNX's Indices.
+            Op::Pool(o) => {
+                let n = if o.kind == PoolKind::Max { n_outputs.clamp(1, 2) } else { 1 };
+                o.output_shape(inputs[0]).map(|s| vec![s; n])
+            }
+            Op::Identity => Ok(vec![inputs[0].to_vec(); n_outputs.clamp(1, 2)]),
             Op::BatchNorm(_) | Op::Activation(Activation::PRelu { .. }) | Op::Lrn(_) => {
                 one(per_channel_shape(self, inputs[0], weights))
             }
-            Op::Activation(_) | Op::Softmax(_) | Op::Identity => one(Ok(inputs[0].to_vec())),
+            Op::Activation(_) | Op::Softmax(_) | Op::FlatSoftmax(_) => one(Ok(inputs[0].to_vec())),
             Op::Scale(o) => one(o.output_shape(inputs, weights)),
             Op::InnerProduct(o) => one(o.output_shape(inputs[0], weights)),
             Op::Split => Ok(vec![inputs[0].to_vec(); n_outputs]),
@@ -84,6 +103,10 @@ impl Op {
             Op::Eltwise(o) => one(o.output_shape(inputs)),
             Op::Binary(o) => one(o.output_shape(inputs, weights)),
             Op::MatMul(o) => one(o.output_shape(inputs, weights)),
+            Op::Gemm(o) => one(o.output_shape(inputs[0], weights)),
+            Op::Transpose(o) => one(o.output_shape(inputs[0])),
+            Op::Pad(o) => one(o.output_shape(inputs[0])),
+            Op::Resize(o) => one(o.output_shape(inputs[0])),
         }
     }
 
@@ -110,12 +133,18 @@ impl Op {
             Op::Conv(o) => one(o.forward(inputs[0], weights)?),
             Op::Pool(o) => {
                 let (t, s) = o.forward(inputs[0])?;
-                Output { tensors: vec![t], switches: s }
+                let mut tensors = vec![t];
+                if let (Some(sw), true) = (&s, n_outputs > 1) {
+                    tensors.push(sw.flat_indices());
+                }
+                Output { tensors, switches: s }
             }
             Op::Activation(o) => one(o.forward(inputs[0], weights)),
             Op::Lrn(o) => one(o.forward(inputs[0])),
             Op::InnerProduct(o) => one(o.forward(inputs[0], weights)?),
             Op::Softmax(o) => one(o.forward(inputs[0])?),
+            Op::FlatSoftmax(o) => one(flat_softmax(o, inputs[0], |s, x| s.forward(x))?),
+            Op::Identity if n_outputs > 1 => Output::from(vec![inputs[0].clone(), Tensor::ones(inputs[0].raw_dim())]),
             Op::Identity => one(inputs[0].clone()),
             Op::Split => Output::from(vec![inputs[0].clone(); n_outputs]),
             Op::Flatten(o) => one(o.forward(inputs[0])?),
@@ -127,8 +156,20 @@ impl Op {
             Op::Scale(o) => one(o.forward(inputs, weights)?),
             Op::Binary(o) => one(o.forward(inputs, weights)?),
             Op::MatMul(o) => one(o.forward(inputs, weights)?),
+            Op::Gemm(o) => one(o.forward(inputs[0], weights)?),
+            Op::Transpose(o) => one(o.forward(inputs[0])?),
+            Op::Pad(o) => one(o.forward(inputs[0])?),
+            Op::Resize(o) => one(o.forward(inputs[0])?),
         })
     }
+}
+
+/// Runs a softmax step over the axes from `axis` on folded into one, and unfolds the result.
+fn flat_softmax(o: &Softmax, x: &Tensor, step: impl Fn(&Softmax, &Tensor) -> Result<Tensor>) -> Result<Tensor> {
+    let axis = axis_index(o.axis, x.ndim())?;
+    let rows: usize = x.shape()[..axis].iter().product();
+    let folded = tensor(&[rows, x.len() / rows.max(1)], contiguous(x).into_owned());
+    Ok(tensor(x.shape(), step(&Softmax { axis: 1 }, &folded)?.into_raw_vec_and_offset().0))
 }
 
 /// How a backward pass treats the layers where methods differ.
@@ -174,6 +215,13 @@ impl Op {
             Op::Lrn(_) | Op::Identity => one(g.clone()),
             Op::InnerProduct(o) => one(o.backward(ins[0].shape(), g, weights)?),
             Op::Softmax(o) => one(o.backward(outs[0], g)?),
+            Op::FlatSoftmax(o) => {
+                let folded_g = tensor(&[g.len()], contiguous(g).into_owned());
+                let dx = flat_softmax(o, outs[0], |s, y| {
+                    s.backward(y, &folded_g.clone().into_shape_with_order(y.raw_dim()).expect("same size"))
+                })?;
+                one(dx)
+            }
             Op::Flatten(_) | Op::Reshape(_) => reshaped(g),
             Op::Concat(o) => o.backward(ins, g)?,
             Op::Eltwise(o) => o.backward(ins, g),
@@ -181,6 +229,10 @@ impl Op {
             Op::Scale(o) => o.backward(ins, g, weights)?,
             Op::Binary(o) => o.backward(ins, weights, g),
             Op::MatMul(o) => o.backward(ins, weights, g),
+            Op::Gemm(o) => one(o.backward(ins[0].shape(), g, weights)?),
+            Op::Transpose(o) => one(o.backward(g)?),
+            Op::Pad(o) => one(o.backward(ins[0].shape(), g)?),
+            Op::Resize(o) => one(o.backward(ins[0].shape(), g)?),
             Op::Slice(_) | Op::Split => unreachable!("handled above"),
         })
     }

@@ -17,13 +17,24 @@ pub struct Pool {
     pub stride: [usize; 2],
     /// [top, left, bottom, right]
     pub pads: [usize; 4],
-    /// Round the output size up (Caffe's default) instead of down.
-    pub ceil: bool,
+    /// Spacing of the window's taps (ONNX dilations); [1, 1] for a plain window.
+    pub dilation: [usize; 2],
+    pub rounding: PoolRounding,
     /// The window covers the whole map.
     pub global: bool,
     /// Average divisor counts padding cells, up to the padded border (Caffe, ONNX count_include_pad=1);
     /// otherwise only cells inside the input count.
     pub count_include_pad: bool,
+}
+
+/// How the pooled length rounds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PoolRounding {
+    Floor,
+    /// Up, dropping a last window that starts past the input and its begin padding (ONNX, PyTorch).
+    Ceil,
+    /// Caffe's default: up, dropping such a window only when the pooling is padded.
+    CaffeCeil,
 }
 
 /// For each output unit of a max pooling, the position of its maximum in its input plane (y·W + x).
@@ -36,48 +47,70 @@ pub struct Switches {
     pub index: Vec<u32>,
 }
 
-/// Pooled length with ceil or floor rounding; a last window starting inside the end padding is dropped.
+impl Switches {
+    /// ONNX MaxPool's Indices: each maximum's position in the flattened N×C×H×W input (as f32, exact below 2²⁴).
+    pub fn flat_indices(&self) -> Tensor {
+        let plane = self.input_hw[0] * self.input_hw[1];
+        let per_plane = self.shape[2] * self.shape[3];
+        let values = self.index.iter().enumerate().map(|(i, &at)| ((i / per_plane) * plane + at as usize) as f32);
+        tensor(&self.shape, values.collect())
+    }
+}
+
+/// Pooled length; `kernel` is the window's extent (dilation · (taps − 1) + 1).
 pub fn pool_out_len(
     len: usize,
     kernel: usize,
     stride: usize,
     pad_begin: usize,
     pad_end: usize,
-    ceil: bool,
+    rounding: PoolRounding,
 ) -> Option<usize> {
     let padded = len + pad_begin + pad_end;
     if stride == 0 || kernel == 0 || padded < kernel {
         return None;
     }
     let span = padded - kernel;
-    let mut out = if ceil { span.div_ceil(stride) } else { span / stride } + 1;
-    if (pad_begin > 0 || pad_end > 0) && (out - 1) * stride >= len + pad_begin {
+    let mut out = match rounding {
+        PoolRounding::Floor => span / stride,
+        PoolRounding::Ceil | PoolRounding::CaffeCeil => span.div_ceil(stride),
+    } + 1;
+    let padded = pad_begin > 0 || pad_end > 0;
+    let drop_outside = rounding == PoolRounding::Ceil || (rounding == PoolRounding::CaffeCeil && padded);
+    if drop_outside && (out - 1) * stride >= len + pad_begin {
         out -= 1;
     }
     Some(out)
 }
 
 impl Pool {
-    /// Kernel, stride and pads as applied to an H×W input.
-    fn geometry(&self, h: usize, w: usize) -> ([usize; 2], [usize; 2], [usize; 4]) {
+    /// Kernel, stride, pads and dilation as applied to an H×W input.
+    fn geometry(&self, h: usize, w: usize) -> ([usize; 2], [usize; 2], [usize; 4], [usize; 2]) {
         if self.global {
-            ([h, w], [1, 1], [0; 4])
+            ([h, w], [1, 1], [0; 4], [1, 1])
         } else {
-            (self.kernel, self.stride, self.pads)
+            (self.kernel, self.stride, self.pads, self.dilation)
         }
+    }
+
+    /// The windows along the rows and along the columns of an H×W input pooled to OH×OW.
+    fn windows(&self, h: usize, w: usize, oh: usize, ow: usize) -> (Vec<Window>, Vec<Window>) {
+        let (k, s, p, d) = self.geometry(h, w);
+        (windows(h, oh, k[0], s[0], p[0], p[2], d[0]), windows(w, ow, k[1], s[1], p[1], p[3], d[1]))
     }
 
     pub fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>> {
         let [n, c, h, w] = nchw(input)?;
-        let (k, s, p) = self.geometry(h, w);
-        if k.contains(&0) || s.contains(&0) {
-            bail!(model, "pooling kernel {:?} and stride {:?} must be positive", k, s);
+        let (k, s, p, d) = self.geometry(h, w);
+        if k.contains(&0) || s.contains(&0) || d.contains(&0) {
+            bail!(model, "pooling kernel {:?}, stride {:?} and dilation {:?} must be positive", k, s, d);
         }
-        if p[0] >= k[0] || p[1] >= k[1] || p[2] >= k[0] || p[3] >= k[1] {
-            bail!(model, "pooling padding {:?} must be smaller than the kernel {:?}", p, k);
+        let extent = [d[0] * (k[0] - 1) + 1, d[1] * (k[1] - 1) + 1];
+        if p[0] >= extent[0] || p[1] >= extent[1] || p[2] >= extent[0] || p[3] >= extent[1] {
+            bail!(model, "pooling padding {:?} must be smaller than the window {:?}", p, extent);
         }
-        let oh = pool_out_len(h, k[0], s[0], p[0], p[2], self.ceil);
-        let ow = pool_out_len(w, k[1], s[1], p[1], p[3], self.ceil);
+        let oh = pool_out_len(h, extent[0], s[0], p[0], p[2], self.rounding);
+        let ow = pool_out_len(w, extent[1], s[1], p[1], p[3], self.rounding);
         match (oh, ow) {
             (Some(oh), Some(ow)) => Ok(vec![n, c, oh, ow]),
             _ => bail!(input, "input {} is smaller than the {}×{} pooling window", fmt_shape(input), k[0], k[1]),
@@ -89,15 +122,13 @@ impl Pool {
         let out_shape = self.output_shape(x.shape())?;
         let [n, c, h, w] = nchw(x.shape())?;
         let (oh, ow) = (out_shape[2], out_shape[3]);
-        let (k, s, p) = self.geometry(h, w);
         let xs = contiguous(x);
         let mut out = vec![0f32; n * c * oh * ow];
         let mut switches = match self.kind {
             PoolKind::Max => vec![0u32; out.len()],
             PoolKind::Average => Vec::new(),
         };
-        let rows = windows(h, oh, k[0], s[0], p[0], p[2]);
-        let cols = windows(w, ow, k[1], s[1], p[1], p[3]);
+        let (rows, cols) = self.windows(h, w, oh, ow);
         for plane in 0..n * c {
             let src = &xs[plane * h * w..(plane + 1) * h * w];
             let dst = &mut out[plane * oh * ow..(plane + 1) * oh * ow];
@@ -107,8 +138,8 @@ impl Pool {
                     match self.kind {
                         PoolKind::Max => {
                             let (mut best, mut at) = (f32::NEG_INFINITY, u32::MAX);
-                            for y in ry.start..ry.end {
-                                for x in rx.start..rx.end {
+                            for y in ry.taps() {
+                                for x in rx.taps() {
                                     let v = src[y * w + x];
                                     if v > best || at == u32::MAX {
                                         best = v;
@@ -121,14 +152,15 @@ impl Pool {
                         }
                         PoolKind::Average => {
                             let mut sum = 0f32;
-                            for y in ry.start..ry.end {
-                                sum += src[y * w + rx.start..y * w + rx.end].iter().sum::<f32>();
+                            for y in ry.taps() {
+                                let row = &src[y * w..(y + 1) * w];
+                                sum += if rx.step == 1 {
+                                    row[rx.start..rx.start + rx.count].iter().sum::<f32>()
+                                } else {
+                                    rx.taps().map(|x| row[x]).sum::<f32>()
+                                };
                             }
-                            let count = if self.count_include_pad {
-                                ry.padded * rx.padded
-                            } else {
-                                (ry.end - ry.start) * (rx.end - rx.start)
-                            };
+                            let count = divisor(ry, rx, self.count_include_pad);
                             dst[o] = if count == 0 { 0.0 } else { sum / count as f32 };
                         }
                     }
@@ -144,24 +176,55 @@ impl Pool {
     }
 }
 
-/// One pooling window along an axis: the input range it reads and its size clipped to the padded border.
+/// One pooling window along an axis: the input positions it reads (`count` taps from `start`, `step`
+/// apart) and how many of its taps fall inside the padded border.
 #[derive(Debug, Clone, Copy)]
 pub struct Window {
     pub start: usize,
-    pub end: usize,
+    pub count: usize,
+    pub step: usize,
     pub padded: usize,
 }
 
+impl Window {
+    pub fn taps(&self) -> impl Iterator<Item = usize> {
+        let (start, step) = (self.start, self.step);
+        (0..self.count).map(move |i| start + i * step)
+    }
+}
+
+/// The average's divisor: taps inside the padded border, or inside the input only.
+fn divisor(ry: &Window, rx: &Window, count_include_pad: bool) -> usize {
+    if count_include_pad {
+        ry.padded * rx.padded
+    } else {
+        ry.count * rx.count
+    }
+}
+
 /// The windows of each output position along an axis of length `len`.
-pub fn windows(len: usize, out: usize, kernel: usize, stride: usize, pad_begin: usize, pad_end: usize) -> Vec<Window> {
+pub fn windows(
+    len: usize,
+    out: usize,
+    kernel: usize,
+    stride: usize,
+    pad_begin: usize,
+    pad_end: usize,
+    dilation: usize,
+) -> Vec<Window> {
+    let (len, d) = (len as isize, dilation as isize);
+    // Taps i with first + i·d < limit, capped at the kernel size.
+    let taps_below = |first: isize, limit: isize| ((limit - first + d - 1).div_euclid(d)).clamp(0, kernel as isize);
     (0..out)
         .map(|o| {
-            let start = (o * stride) as isize - pad_begin as isize;
-            let end_padded = (start + kernel as isize).min((len + pad_end) as isize);
+            let first = (o * stride) as isize - pad_begin as isize;
+            let skipped = if first < 0 { (-first + d - 1) / d } else { 0 };
+            let inside = taps_below(first, len);
             Window {
-                start: start.max(0) as usize,
-                end: end_padded.min(len as isize).max(0) as usize,
-                padded: (end_padded - start).max(0) as usize,
+                start: (first + skipped * d).max(0) as usize,
+                count: (inside - skipped).max(0) as usize,
+                step: dilation,
+                padded: taps_below(first, len + pad_end as isize) as usize,
             }
         })
         .collect()
@@ -189,24 +252,20 @@ impl Pool {
                 }
             }
             PoolKind::Average => {
-                let (k, s, p) = self.geometry(h, w);
-                let rows = windows(h, oh, k[0], s[0], p[0], p[2]);
-                let cols = windows(w, ow, k[1], s[1], p[1], p[3]);
+                let (rows, cols) = self.windows(h, w, oh, ow);
                 for plane in 0..n * c {
                     let dst = &mut dx[plane * h * w..(plane + 1) * h * w];
                     for (oy, ry) in rows.iter().enumerate() {
                         for (ox, rx) in cols.iter().enumerate() {
-                            let count = if self.count_include_pad {
-                                ry.padded * rx.padded
-                            } else {
-                                (ry.end - ry.start) * (rx.end - rx.start)
-                            };
+                            let count = divisor(ry, rx, self.count_include_pad);
                             if count == 0 {
                                 continue;
                             }
                             let v = gs[plane * oh * ow + oy * ow + ox] / count as f32;
-                            for y in ry.start..ry.end {
-                                dst[y * w + rx.start..y * w + rx.end].iter_mut().for_each(|d| *d += v);
+                            for y in ry.taps() {
+                                for x in rx.taps() {
+                                    dst[y * w + x] += v;
+                                }
                             }
                         }
                     }

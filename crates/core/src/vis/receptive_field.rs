@@ -51,13 +51,25 @@ fn region_below(op: &Op, out: Option<Rect>, input_shape: &[usize]) -> Option<Rec
     Some(match op {
         Op::Conv(c) => r.through(c.kernel, c.stride, c.pads, c.dilation),
         Op::Pool(p) if p.global => full,
-        Op::Pool(p) => r.through(p.kernel, p.stride, p.pads, [1, 1]),
+        Op::Pool(p) => r.through(p.kernel, p.stride, p.pads, p.dilation),
         Op::Lrn(l) if l.region == LrnRegion::WithinChannel => {
             let pre = ((l.size - 1) / 2) as isize;
             let post = l.size as isize - 1 - pre;
             Rect { y0: r.y0 - pre, y1: r.y1 + post, x0: r.x0 - pre, x1: r.x1 + post }
         }
-        Op::InnerProduct(_) | Op::MatMul(_) | Op::Flatten(_) | Op::Reshape(_) => full,
+        Op::Pad(p) => {
+            let (y0, y1) = p.source_range(2, r.y0, r.y1, input_shape[2]);
+            let (x0, x1) = p.source_range(3, r.x0, r.x1, input_shape[3]);
+            Rect { y0, y1, x0, x1 }
+        }
+        Op::Resize(z) => match (z.source_range(input_shape, 2, r.y0, r.y1), z.source_range(input_shape, 3, r.x0, r.x1))
+        {
+            (Some((y0, y1)), Some((x0, x1))) => Rect { y0, y1, x0, x1 },
+            _ => full,
+        },
+        Op::Transpose(t) if t.perm.len() == 4 && t.perm[2..] == [2, 3] => r,
+        Op::InnerProduct(_) | Op::MatMul(_) | Op::Gemm(_) | Op::Flatten(_) | Op::Reshape(_) => full,
+        Op::Transpose(_) | Op::FlatSoftmax(_) => full,
         Op::Softmax(s) if s.axis != 1 => full,
         Op::Concat(c) if c.axis != 1 => full,
         Op::Slice(s) if s.axis != 1 => full,

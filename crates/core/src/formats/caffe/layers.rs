@@ -6,7 +6,7 @@ use super::proto::{
     pooling_parameter::{PoolMethod, RoundMode},
     LayerParameter,
 };
-use crate::ops::{self, lrn::LrnRegion, Activation, Op, PoolKind};
+use crate::ops::{self, lrn::LrnRegion, Activation, Op, PoolKind, PoolRounding};
 use crate::{bail, Result};
 
 /// Layer types the engine runs.
@@ -114,7 +114,8 @@ pub fn op_for(l: &LayerParameter) -> Result<Op> {
                 kernel,
                 stride: hw(p.stride.as_slice(), p.stride_h, p.stride_w, 1, "stride", name)?,
                 pads: [pad[0], pad[1], pad[0], pad[1]],
-                ceil: p.round_mode() == RoundMode::Ceil,
+                dilation: [1, 1],
+                rounding: if p.round_mode() == RoundMode::Ceil { PoolRounding::CaffeCeil } else { PoolRounding::Floor },
                 global,
                 count_include_pad: true,
             })

@@ -1,4 +1,4 @@
-//! TensorProto → f32 tensor, for every numeric data type a CNN's weights and shapes use.
+//! TensorProto → f32 tensor, for every numeric data type a CNN's weights, shapes and flags use.
 
 use super::proto::{self, tensor_proto::DataType, TensorProto};
 use crate::{bail, ops, Error, Result, Tensor};
@@ -27,23 +27,39 @@ pub(super) fn raw_values(t: &TensorProto, raw: &[u8]) -> Result<Vec<f32>> {
         DataType::Double => le(raw, f64::from_le_bytes).into_iter().map(|v| v as f32).collect(),
         DataType::Int64 => le(raw, i64::from_le_bytes).into_iter().map(|v| v as f32).collect(),
         DataType::Int32 => le(raw, i32::from_le_bytes).into_iter().map(|v| v as f32).collect(),
+        DataType::Int16 => le(raw, i16::from_le_bytes).into_iter().map(|v| v as f32).collect(),
+        DataType::Uint16 => le(raw, u16::from_le_bytes).into_iter().map(|v| v as f32).collect(),
+        DataType::Uint32 => le(raw, u32::from_le_bytes).into_iter().map(|v| v as f32).collect(),
+        DataType::Uint64 => le(raw, u64::from_le_bytes).into_iter().map(|v| v as f32).collect(),
+        DataType::Int8 => raw.iter().map(|&b| b as i8 as f32).collect(),
+        DataType::Uint8 | DataType::Bool => raw.iter().map(|&b| b as f32).collect(),
         _ => unreachable!("data_type checks the type"),
     })
 }
 
 fn data_type(t: &TensorProto) -> Result<DataType> {
     match DataType::try_from(t.data_type()).unwrap_or(DataType::Undefined) {
-        k @ (DataType::Float | DataType::Double | DataType::Int64 | DataType::Int32) => Ok(k),
+        k @ (DataType::Float
+        | DataType::Double
+        | DataType::Int64
+        | DataType::Int32
+        | DataType::Int16
+        | DataType::Int8
+        | DataType::Uint64
+        | DataType::Uint32
+        | DataType::Uint16
+        | DataType::Uint8
+        | DataType::Bool) => Ok(k),
         other => bail!(
             unsupported,
-            "tensor '{}' has data type {:?}; float, double and integer tensors are supported",
+            "tensor '{}' has data type {:?}; float, double, integer and bool tensors are supported",
             t.name(),
             other
         ),
     }
 }
 
-/// A tensor's values as f32 (float, double and integer types).
+/// A tensor's values as f32 (float, double, integer and bool types).
 pub(super) fn tensor_values(t: &TensorProto) -> Result<Tensor> {
     let dims = dims(t)?;
     let count: usize = dims.iter().product();
@@ -60,6 +76,7 @@ pub(super) fn tensor_values(t: &TensorProto) -> Result<Tensor> {
             DataType::Float => t.float_data.clone(),
             DataType::Double => t.double_data.iter().map(|&v| v as f32).collect(),
             DataType::Int64 => t.int64_data.iter().map(|&v| v as f32).collect(),
+            DataType::Uint64 | DataType::Uint32 => t.uint64_data.iter().map(|&v| v as f32).collect(),
             _ => t.int32_data.iter().map(|&v| v as f32).collect(),
         },
     };
