@@ -143,7 +143,10 @@ impl Op {
             Op::Lrn(o) => one(o.forward(inputs[0])),
             Op::InnerProduct(o) => one(o.forward(inputs[0], weights)?),
             Op::Softmax(o) => one(o.forward(inputs[0])?),
-            Op::FlatSoftmax(o) => one(flat_softmax(o, inputs[0], |s, x| s.forward(x))?),
+            Op::FlatSoftmax(o) => {
+                let y = LAST_AXIS.forward(&folded(o, inputs[0])?)?;
+                one(tensor(inputs[0].shape(), contiguous(&y).into_owned()))
+            }
             Op::Identity if n_outputs > 1 => Output::from(vec![inputs[0].clone(), Tensor::ones(inputs[0].raw_dim())]),
             Op::Identity => one(inputs[0].clone()),
             Op::Split => Output::from(vec![inputs[0].clone(); n_outputs]),
@@ -164,12 +167,13 @@ impl Op {
     }
 }
 
-/// Runs a softmax step over the axes from `axis` on folded into one, and unfolds the result.
-fn flat_softmax(o: &Softmax, x: &Tensor, step: impl Fn(&Softmax, &Tensor) -> Result<Tensor>) -> Result<Tensor> {
+const LAST_AXIS: Softmax = Softmax { axis: -1 };
+
+/// A tensor as 2-D: the axes before the softmax's axis, and the axes from it.
+fn folded(o: &Softmax, x: &Tensor) -> Result<Tensor> {
     let axis = axis_index(o.axis, x.ndim())?;
     let rows: usize = x.shape()[..axis].iter().product();
-    let folded = tensor(&[rows, x.len() / rows.max(1)], contiguous(x).into_owned());
-    Ok(tensor(x.shape(), step(&Softmax { axis: 1 }, &folded)?.into_raw_vec_and_offset().0))
+    Ok(tensor(&[rows, x.len() / rows.max(1)], contiguous(x).into_owned()))
 }
 
 /// How a backward pass treats the layers where methods differ.
@@ -216,11 +220,8 @@ impl Op {
             Op::InnerProduct(o) => one(o.backward(ins[0].shape(), g, weights)?),
             Op::Softmax(o) => one(o.backward(outs[0], g)?),
             Op::FlatSoftmax(o) => {
-                let folded_g = tensor(&[g.len()], contiguous(g).into_owned());
-                let dx = flat_softmax(o, outs[0], |s, y| {
-                    s.backward(y, &folded_g.clone().into_shape_with_order(y.raw_dim()).expect("same size"))
-                })?;
-                one(dx)
+                let dx = LAST_AXIS.backward(&folded(o, outs[0])?, &folded(o, g)?)?;
+                one(tensor(ins[0].shape(), contiguous(&dx).into_owned()))
             }
             Op::Flatten(_) | Op::Reshape(_) => reshaped(g),
             Op::Concat(o) => o.backward(ins, g)?,
