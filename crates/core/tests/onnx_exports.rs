@@ -70,8 +70,8 @@ fn load(model: &str) -> zfvis_core::Result<Model> {
     onnx::from_proto(m, tensors)
 }
 
-fn input(model: &str, man: &serde_json::Value) -> Tensor {
-    let i = &man["input"];
+/// A tensor from a manifest's {file} or {shape, seed, low, high}.
+fn input(model: &str, i: &serde_json::Value) -> Tensor {
     if let Some(file) = i["file"].as_str() {
         return npy(&dir(model).join(file));
     }
@@ -89,7 +89,8 @@ fn input(model: &str, man: &serde_json::Value) -> Tensor {
 fn run(model: &str) -> Result<(Model, Activations, serde_json::Value), String> {
     let man = manifest(model);
     let m = load(model).map_err(|e| format!("does not load: {e}"))?;
-    let acts = engine::forward(&m.graph, vec![input(model, &man)]).map_err(|e| format!("forward fails: {e}"))?;
+    let acts =
+        engine::forward(&m.graph, vec![input(model, &man["input"])]).map_err(|e| format!("forward fails: {e}"))?;
     Ok((m, acts, man))
 }
 
@@ -117,10 +118,10 @@ fn check(model: &str) {
         let kept = ours.slice_each_axis(|ax| Slice::new(0, None, step[ax.axis.index()] as isize)).to_owned();
         let err = rel_err(&kept, &npy(&dir(model).join(r["file"].as_str().unwrap())));
         println!("onnx export {model} {name}: rel err {err:.2e}");
-        if !(err <= TOL) {
+        if err.is_nan() || err > TOL {
             problems.push(format!("'{name}': rel err {err:.2e}"));
         }
-        if !(err <= worst.0) {
+        if err.is_nan() || err > worst.0 {
             worst = (err, name.to_string());
         }
     }
@@ -203,15 +204,25 @@ fn resnet18_backward_from_last_conv() {
     }
 }
 
-/// The saliency of the top-1 logit against torch autograd on a port of the same folded network.
+/// The saliency of the top-1 logit against torch autograd on a port of the same folded network, for the
+/// 64×64 image the generator picked so that no unit sits within rounding of a ReLU's or a max pooling's
+/// branch point.
 #[test]
 fn resnet18_saliency_matches_torch() {
-    let (m, acts, man) = run("resnet18").unwrap_or_else(|e| panic!("onnx export resnet18: {e}"));
+    let man = manifest("resnet18");
+    let m = load("resnet18").unwrap_or_else(|e| panic!("onnx export resnet18: does not load: {e}"));
     let s = &man["projection"]["saliency"];
+    let acts = engine::forward(&m.graph, vec![input("resnet18", &s["input"])]).unwrap();
     let class = s["class"].as_u64().unwrap() as usize;
+    let logits = acts.get(&m.graph, s["target"].as_str().unwrap()).unwrap();
+    assert_eq!(strongest(logits.as_slice().unwrap()).0, class, "top-1");
     let target = Target { value: s["target"].as_str().unwrap().into(), channel: class, unit: Unit::Max };
     let ours = project(&m.graph, &acts, &target, Method::Saliency, Options::default()).unwrap();
-    let err = rel_err(&ours, &npy(&dir("resnet18").join(s["file"].as_str().unwrap())));
-    println!("resnet18 saliency of logit {class}: rel err {err:.2e}");
-    assert!(err <= TOL, "{err}");
+    let want = npy(&dir("resnet18").join(s["file"].as_str().unwrap()));
+    let err = rel_err(&ours, &want);
+    // The saliency peaks near 3e-3, so max(1, ·) would hide everything: also held against its own peak.
+    let peak = want.iter().fold(0f32, |m, v| m.max(v.abs()));
+    let of_peak = ours.iter().zip(want.iter()).fold(0f32, |m, (a, b)| m.max((a - b).abs())) / peak;
+    println!("resnet18 saliency of logit {class}: rel err {err:.2e}, {of_peak:.2e} of its peak {peak:.2e}");
+    assert!(err <= TOL && of_peak <= TOL, "{err} {of_peak}");
 }
