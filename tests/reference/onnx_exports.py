@@ -7,7 +7,7 @@ Models (each in crates/core/tests/data/onnx_exports/<key>/):
   weights, exported by torch.onnx.export (the TorchScript exporter, dynamo=False) at 1x3x224x224.
   resnet18 is exported in eval mode, so each BatchNorm folds into its convolution (what a default export
   gives); mobilenet_v2 is exported with training=PRESERVE from eval mode, which keeps BatchNormalization
-  nodes (as other exporters do). Its ReLU6 becomes Clip.
+  nodes (in inference form, as files from other converters often have them). Its ReLU6 becomes Clip.
 - digits_cnn: Conv/BatchNorm/ReLU/MaxPool/Flatten/Linear trained here on scikit-learn's bundled digits
   (8x8 grey images, offline), exported with BatchNormalization kept and a dynamic batch dimension, run at
   batch 8. Committed whole (about 170 KB).
@@ -31,8 +31,8 @@ in +-0.2; where BatchNorm stays in the graph its running statistics are then cal
 calibrate_batchnorm). A large initializer that the export left as it was keeps the recipe it had in torch;
 one made by folding (resnet18's convolutions) gets a new recipe by the same rules, but with half the range
 for a Conv whose output goes straight into an Add (a residual branch: else each block doubles the
-variance). BatchNormalization's inputs always keep their data (at most 1280 values each). The input image (1x3x224x224, uniform in [-2, 2]) is also
-made by the PRNG; its recipe is in the manifest. The manifest's prng_check lists the first values of one
+variance). BatchNormalization's inputs always keep their data (at most 1280 values each). The input image
+(1x3x224x224, uniform in [-2, 2]) is also made by the PRNG; its recipe is in the manifest. The manifest's prng_check lists the first values of one
 recipe, so that an implementation of the generator can be checked on its own.
 
 onnxruntime (CPU, one thread) runs the materialised model (every recipe filled in) with chosen intermediate
@@ -46,16 +46,16 @@ initializers (its logits are checked against onnxruntime's first), for a 1x3x64x
 that no unit near a ReLU's or max pooling's branch point can move it (see resnet18_saliency).
 
 Needs (PyPI): numpy, torch, torchvision, onnx, onnxruntime, scikit-learn, grpcio-tools (used by refdata's
-publish). Pinned here: torch 2.15, torchvision 0.29.2, onnx 1.23, onnxruntime 1.32, scikit-learn 1.9.
+publish). Made with torch 2.15, torchvision 0.29.2, onnx 1.23, onnxruntime 1.32, scikit-learn 1.9.
 
-    python3 tests/reference/onnx_exports.py                  # regenerate every model's folder (a few minutes)
+    python3 tests/reference/onnx_exports.py                  # regenerate every model's folder (about a minute)
     python3 tests/reference/onnx_exports.py --check          # regenerate in memory, compare with the stored files
     python3 tests/reference/onnx_exports.py --models resnet18 digits_cnn
 
-digits_cnn's training (the command above; about ten seconds on one CPU thread): train/test split of the
+digits_cnn's training (part of the command above; a few seconds on one CPU thread): train/test split of the
 1797 images by sklearn.model_selection.train_test_split(test_size=0.25, random_state=0, stratify=labels),
 pixels / 16, torch.manual_seed(0), Adam (lr 1e-3), batch 32, 30 epochs, deterministic algorithms, one
-thread. Its test accuracy is in the manifest. The exports depend on the torch version (node names, folding)
+thread. Its test accuracy (447 of the 450 held-out images, 99.3%) is in the manifest. The exports depend on the torch version (node names, folding)
 and the training on the CPU's float kernels, so --check is meant for the machine and versions above.
 """
 
