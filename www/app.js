@@ -1,49 +1,10 @@
 // Main thread: files, controls and canvases. All compute happens in worker.js.
 
 import { DownloadError, bytesText, download, fileNameOf } from './fetch.js';
+import { Engine } from './engine.js';
 import { checkUrl, linkText, parseLink, quote, sha256, shortHash, sourceText } from './link.js';
 
 const $ = (id) => document.getElementById(id);
-
-// Promise-based client of worker.js; starts a new worker after a crash or trap.
-class Engine {
-  #worker = null;
-  #pending = new Map();
-  #nextId = 0;
-  onrestart = () => {};
-
-  call(op, args) {
-    if (!this.#worker) this.#start();
-    const id = this.#nextId++;
-    this.#worker.postMessage({ id, op, args });
-    return new Promise((resolve, reject) => this.#pending.set(id, { resolve, reject }));
-  }
-
-  #start() {
-    const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
-    worker.onmessage = ({ data }) => {
-      const p = this.#pending.get(data.id);
-      this.#pending.delete(data.id);
-      if (!('error' in data)) p.resolve(data.result);
-      else if (data.trap) this.#crash(`the engine crashed (${data.error}) and was restarted`, p);
-      else p.reject(new Error(data.error));
-    };
-    worker.onerror = (e) => {
-      e.preventDefault();
-      this.#crash(`the engine stopped (${e.message || 'worker error'}) and was restarted`);
-    };
-    this.#worker = worker;
-  }
-
-  #crash(message, first) {
-    this.#worker.terminate();
-    this.#worker = null;
-    const failed = [first, ...this.#pending.values()].filter(Boolean);
-    this.#pending.clear();
-    for (const p of failed) p.reject(new Error(message));
-    this.onrestart();
-  }
-}
 
 const engine = new Engine();
 const state = {

@@ -21,17 +21,8 @@ const version = b.page.context().browser()?.version() ?? (await b.page.evaluate(
 console.log(`Chromium ${version}, ${runs} runs, one worker`);
 for (const [name, proto, weights, projectLayer] of models) {
   const r = await b.page.evaluate(async ({ proto, weights, runs, projectLayer }) => {
-    const worker = new Worker('./worker.js', { type: 'module' });
-    let id = 0;
-    const call = (op, args) => new Promise((ok, fail) => {
-      const me = ++id;
-      worker.addEventListener('message', function on({ data }) {
-        if (data.id !== me) return;
-        worker.removeEventListener('message', on);
-        data.error ? fail(new Error(data.error)) : ok(data.result);
-      });
-      worker.postMessage({ id: me, op, args });
-    });
+    const engine = new (await import('./engine.js')).Engine();
+    const call = (op, args) => engine.call(op, args);
     await call('load', { prototxt: new Blob([new Uint8Array(proto)]), weights: new Blob([new Uint8Array(weights)]) });
     // A grey image gives the forward pass that projections reuse.
     const canvas = new OffscreenCanvas(32, 32);
@@ -39,7 +30,7 @@ for (const [name, proto, weights, projectLayer] of models) {
     const image = await canvas.convertToBlob();
     await call('predict', { image, pre: {} });
     const result = await call('bench', { runs, layer: 'conv1', projectLayer });
-    worker.terminate();
+    engine.terminate();
     return result;
   }, { proto: [...readFileSync(proto)], weights: [...readFileSync(weights)], runs, projectLayer });
   const f = (t) => `${t[0].toFixed(3)} ms (min ${t[1].toFixed(3)}, max ${t[2].toFixed(3)})`;

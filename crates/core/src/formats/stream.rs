@@ -28,7 +28,7 @@ impl Payload {
 
     /// The payload as little-endian f32 values, taking the buffer.
     pub fn into_f32(mut self) -> Result<Vec<f32>> {
-        if self.len % 4 != 0 {
+        if !self.len.is_multiple_of(4) {
             bail!(format, "{} bytes of float data is not a whole number of floats", self.len);
         }
         self.words.truncate(self.len / 4);
