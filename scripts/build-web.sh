@@ -1,10 +1,20 @@
 #!/usr/bin/env bash
-# Builds the page's wasm (release) into www/pkg and, when ../shared/fixtures exists,
-# copies the CIFAR-10 quick example into www/examples (www/examples/index.json lists it).
+# Builds the page's wasm (release) into www/pkg, copies the graph layout library (dagre, from npm) into
+# www/vendor and, when ../shared/fixtures exists, the CIFAR-10 quick example into www/examples
+# (www/examples/index.json lists it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # simd128 lets matrixmultiply use its wasm SIMD kernel (Chromium supports it).
 RUSTFLAGS='-C target-feature=+simd128' wasm-pack build crates/web --target web --release --out-dir ../../www/pkg --no-typescript
+
+# dagre's ES module build bundles its graphlib dependency: both licences go along.
+dagre=node_modules/@dagrejs/dagre
+[ -f "$dagre/dist/dagre.esm.js" ] && [ -f node_modules/@dagrejs/graphlib/LICENSE ] || npm ci
+rm -rf www/vendor
+mkdir -p www/vendor
+cp "$dagre/dist/dagre.esm.js" "$dagre/dist/dagre.esm.js.map" "$dagre/dist/dagre.esm.js.LEGAL.txt" www/vendor/
+cp "$dagre/LICENSE" www/vendor/dagre.LICENSE
+cp node_modules/@dagrejs/graphlib/LICENSE www/vendor/graphlib.LICENSE
 
 rm -rf www/examples
 mkdir -p www/examples
