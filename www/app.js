@@ -1,7 +1,9 @@
 // Main thread: files, controls and canvases. All compute happens in worker.js.
 
 import { DownloadError, bytesText, download, fileNameOf } from './fetch.js';
+import { AnalysisTable } from './analysis.js';
 import { Engine } from './engine.js';
+import { GraphView } from './graph.js';
 import { checkUrl, linkText, parseLink, quote, sha256, shortHash, sourceText } from './link.js';
 
 const $ = (id) => document.getElementById(id);
@@ -173,9 +175,28 @@ engine.onrestart = () => {
     .catch((e) => showError(`Could not reload the model: ${e.message}`));
 };
 
-// ---- network table
+// ---- network: graph and analysis table
 
 const shapeText = (shape) => shape.join('×');
+
+const layerNamed = (name) => state.summary?.layers.find((l) => l.name === name);
+
+// Built on first use, so that a page without a model starts no layout worker.
+let graphView = null;
+let analysis = null;
+
+function showNetwork(summary) {
+  analysis ??= new AnalysisTable({ table: $('layers'), totals: $('layers-totals'), byType: $('by-type'), csv: $('csv-btn') },
+    { onPick: pickLayer, hasViews: (layer) => !!layer.filters || hasMaps(layer) });
+  analysis.show(summary);
+  graphView ??= new GraphView({
+    box: $('graph'), search: $('graph-search'), searchStatus: $('graph-search-status'), zoomIn: $('graph-zoom-in'),
+    zoomOut: $('graph-zoom-out'), fit: $('graph-fit'), status: $('graph-status'), legend: $('graph-legend'),
+  }, (name) => { const layer = layerNamed(name); if (layer) pickLayer(layer); });
+  // The section must be visible for the graph to measure its viewport.
+  $('network-section').hidden = false;
+  graphView.show(summary).catch((e) => showError(`Could not draw the network graph: ${e.message}`));
+}
 
 function showModel(summary) {
   state.summary = summary;
@@ -183,20 +204,7 @@ function showModel(summary) {
   $('model-info').textContent = `Format: ${summary.format}. Input: ${summary.inputs
     .map((i) => `${i.name} ${shapeText(i.shape)}`).join(', ')}.`;
   $('model-notes').replaceChildren(...summary.notes.map((n) => el('li', n)));
-  const rows = summary.layers.map((layer) => {
-    const row = el('tr', ...[layer.name, layer.type, layer.outputs.map((o) => shapeText(o.shape)).join(', '),
-      layer.params.toLocaleString('en-US')].map((t) => el('td', t)));
-    row.dataset.layer = layer.name;
-    if (layer.filters || hasMaps(layer)) {
-      row.classList.add('filters');
-      row.tabIndex = 0;
-      row.onclick = () => pickLayer(layer);
-      row.onkeydown = (e) => { if (e.key === 'Enter') pickLayer(layer); };
-    }
-    return row;
-  });
-  $('layers').tBodies[0].replaceChildren(...rows);
-  $('network-section').hidden = false;
+  showNetwork(summary);
 
   const order = summary.channelOrder;
   $('channel-order').value = order;
@@ -216,8 +224,10 @@ function el(tag, ...children) {
 
 // ---- filters
 
+// Marks the selected layer in the table and the graph.
 function markLayer(name) {
   for (const row of $('layers').tBodies[0].rows) row.classList.toggle('selected', row.dataset.layer === name);
+  graphView?.select(name);
 }
 
 // A click on a layer row: its filters if it has some, its activation maps if it has 4-D output.
