@@ -116,6 +116,7 @@ async function loadModel(files, from = '') {
   const names = (files.onnx ? [files.onnx] : [files.prototxt, files.weights]).map((f) => f.name).join(' + ');
   const what = from ? `${names} from ${from}` : names;
   setStatus(`Loading ${what}…`);
+  graph().warm(); // the layout worker starts while the engine reads the model
   try {
     const summary = await engine.call('load', files);
     state.model = files;
@@ -185,17 +186,21 @@ const layerNamed = (name) => state.summary?.layers.find((l) => l.name === name);
 let graphView = null;
 let analysis = null;
 
-function showNetwork(summary) {
-  analysis ??= new AnalysisTable({ table: $('layers'), totals: $('layers-totals'), byType: $('by-type'), csv: $('csv-btn') },
-    { onPick: pickLayer, hasViews: (layer) => !!layer.filters || hasMaps(layer) });
-  analysis.show(summary);
+function graph() {
   graphView ??= new GraphView({
     box: $('graph'), search: $('graph-search'), searchStatus: $('graph-search-status'), zoomIn: $('graph-zoom-in'),
     zoomOut: $('graph-zoom-out'), fit: $('graph-fit'), status: $('graph-status'), legend: $('graph-legend'),
   }, (name) => { const layer = layerNamed(name); if (layer) pickLayer(layer); });
+  return graphView;
+}
+
+function showNetwork(summary) {
+  analysis ??= new AnalysisTable({ table: $('layers'), totals: $('layers-totals'), byType: $('by-type'), csv: $('csv-btn') },
+    { onPick: pickLayer, hasViews: (layer) => !!layer.filters || hasMaps(layer) });
+  analysis.show(summary);
   // The section must be visible for the graph to measure its viewport.
   $('network-section').hidden = false;
-  graphView.show(summary).catch((e) => showError(`Could not draw the network graph: ${e.message}`));
+  graph().show(summary).catch((e) => showError(`Could not draw the network graph: ${e.message}`));
 }
 
 function showModel(summary) {

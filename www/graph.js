@@ -184,6 +184,31 @@ class Layout {
   #pending = null;
   #next = 0;
 
+  // Starts the worker ahead of the first layout (it loads dagre meanwhile).
+  #start() {
+    if (this.#worker) return;
+    this.#worker = new Worker(new URL('./layout-worker.js', import.meta.url), { type: 'module' });
+    this.#worker.onmessage = ({ data }) => {
+      const p = this.#pending;
+      if (!p || data.id !== p.id) return;
+      this.#pending = null;
+      if ('error' in data) p.reject(new Error(data.error));
+      else p.resolve(data);
+    };
+    this.#worker.onerror = (e) => {
+      e.preventDefault();
+      const p = this.#pending;
+      this.#pending = null;
+      this.#worker?.terminate();
+      this.#worker = null;
+      p?.reject(new Error(e.message || 'the layout worker could not start (is www/vendor/ built?)'));
+    };
+  }
+
+  warm() {
+    this.#start();
+  }
+
   // Lays out {nodes: [{id, width, height}], edges: [{id, v, w}]}; a newer call cancels an older one.
   run(graph) {
     if (this.#pending) {
@@ -192,24 +217,7 @@ class Layout {
       this.#worker = null;
       this.#pending.reject(new DOMException('superseded', 'AbortError'));
     }
-    if (!this.#worker) {
-      this.#worker = new Worker(new URL('./layout-worker.js', import.meta.url), { type: 'module' });
-      this.#worker.onmessage = ({ data }) => {
-        const p = this.#pending;
-        if (!p || data.id !== p.id) return;
-        this.#pending = null;
-        if ('error' in data) p.reject(new Error(data.error));
-        else p.resolve(data);
-      };
-      this.#worker.onerror = (e) => {
-        e.preventDefault();
-        const p = this.#pending;
-        this.#pending = null;
-        this.#worker?.terminate();
-        this.#worker = null;
-        p?.reject(new Error(e.message || 'the layout worker could not start (is www/vendor/ built?)'));
-      };
-    }
+    this.#start();
     const id = this.#next++;
     return new Promise((resolve, reject) => {
       this.#pending = { id, resolve, reject };
@@ -313,6 +321,11 @@ export class GraphView {
     this.el.status.textContent = `${summary.layers.length} layers in ${graph.nodes.length} nodes`
       + `${folded ? ` (${folded} in-place layer${folded === 1 ? '' : 's'} shown inside ${folded === 1 ? 'its' : 'their'} producer)` : ''}`
       + `; laid out in ${Math.round(placed.ms)} ms, drawn in ${Math.round(total)} ms.`;
+  }
+
+  // Starts the layout worker, e.g. while a model loads.
+  warm() {
+    this.layout.warm();
   }
 
   clear() {
