@@ -30,6 +30,7 @@ function requireBuilt() {
   for (const [path, how] of [
     ['www/pkg/zfvis_web_bg.wasm', 'bash scripts/build-web.sh'],
     ['www/examples/index.json', 'bash scripts/build-web.sh'],
+    ['www/vendor/dagre.esm.js', 'bash scripts/build-web.sh'],
   ]) {
     if (!existsSync(join(ROOT, path))) throw new Error(`${path} is missing: run \`${how}\` first`);
   }
@@ -236,3 +237,60 @@ export const viewState = (page) => page.evaluate(() => {
     'mean-file-name', 'results-status'].map((id) => [id, document.getElementById(id).textContent]));
   return { controls, canvases, shown, rows, selected, texts, hash: location.hash };
 });
+
+// ---- weightless ONNX graphs (crates/core/tests/data/graphs) made loadable
+
+export const GRAPHS = join(ROOT, 'crates/core/tests/data/graphs');
+
+// A small seeded PRNG (mulberry32): the same seed gives the same weights on every run.
+export function mulberry32(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const varint = (n) => {
+  const out = [];
+  let v = BigInt(n);
+  do {
+    let byte = Number(v & 0x7fn);
+    v >>= 7n;
+    if (v) byte |= 0x80;
+    out.push(byte);
+  } while (v);
+  return Buffer.from(out);
+};
+// A length-delimited protobuf field: tag (field << 3 | 2), length, bytes.
+const message = (field, ...parts) => {
+  const body = Buffer.concat(parts);
+  return Buffer.concat([varint((field << 3) | 2), varint(body.length), body]);
+};
+
+// The bytes of `<name>.onnx` from GRAPHS with the float initializers that `<name>.weights.json` lists put
+// back: one more ModelProto `graph` field (7) holding them as initializers (GraphProto field 5; TensorProto
+// dims 1, data_type 2 = FLOAT, name 8, raw_data 9). Protobuf merges a repeated singular message field, so
+// they join the graph. Values are uniform in [-1, 1) from a seeded mulberry32, scaled by 1/sqrt(fan-in)
+// (the product of all dimensions but the first; a 1-D tensor's own length).
+export function onnxWithWeights(name, seed = 1) {
+  const model = readFileSync(join(GRAPHS, `${name}.onnx`));
+  const list = JSON.parse(readFileSync(join(GRAPHS, `${name}.weights.json`), 'utf8'));
+  const random = mulberry32(seed);
+  const initializers = list.map(({ name: tensor, dims }) => {
+    const count = dims.reduce((a, b) => a * b, 1);
+    const fanIn = dims.length > 1 ? count / dims[0] : dims[0];
+    const scale = 1 / Math.sqrt(fanIn);
+    const values = new Float32Array(count);
+    for (let i = 0; i < count; i++) values[i] = (random() * 2 - 1) * scale;
+    return message(5,
+      ...dims.map((d) => Buffer.concat([varint(1 << 3), varint(d)])), // dims
+      varint(2 << 3), varint(1), // data_type FLOAT
+      message(8, Buffer.from(tensor, 'utf8')), // name
+      message(9, Buffer.from(values.buffer))); // raw_data (little-endian float32)
+  });
+  return Buffer.concat([model, message(7, ...initializers)]);
+}
