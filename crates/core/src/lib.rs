@@ -5,7 +5,9 @@
 //! - [`ops`]: one module per family of layers.
 //! - [`vis`]: one module per visualization.
 //! - [`preprocess`]: image pixels to an input blob.
+//! - [`summary`] and [`analysis`]: the layer table with shapes, parameters, MACs, memory and receptive fields.
 
+pub mod analysis;
 pub mod engine;
 pub mod error;
 pub mod formats;

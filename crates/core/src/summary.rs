@@ -1,8 +1,10 @@
 //! What a model is, layer by layer: the table the page, `zfvis info` and the bindings show.
 
+use crate::analysis::{activation_bytes, macs};
 use crate::engine::infer_shapes;
 use crate::formats::Model;
 use crate::ops::Op;
+use crate::vis::receptive_field::{fields, Field};
 use crate::Result;
 use serde::Serialize;
 
@@ -24,6 +26,33 @@ pub struct LayerRow {
     pub weight_shapes: Vec<Vec<usize>>,
     /// Its weights can be tiled as filters.
     pub filters: bool,
+    /// Multiply-accumulates at batch 1 (see [`crate::analysis`]).
+    pub macs: u64,
+    /// Its outputs' size as f32.
+    pub activation_bytes: u64,
+    /// Its first output's receptive field; None when that output has no spatial layout.
+    pub receptive_field: Option<Field>,
+}
+
+/// Sums over layers (the input itself is not in `activation_bytes`).
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Totals {
+    pub params: u64,
+    pub macs: u64,
+    pub activation_bytes: u64,
+}
+
+/// Sums over the layers of one type.
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TypeTotals {
+    #[serde(rename = "type")]
+    pub type_name: String,
+    pub count: usize,
+    pub params: u64,
+    pub macs: u64,
+    pub activation_bytes: u64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -35,6 +64,9 @@ pub struct Summary {
     pub inputs: Vec<Tensor>,
     pub layers: Vec<LayerRow>,
     pub params: usize,
+    pub totals: Totals,
+    /// Per layer type, in order of first appearance.
+    pub by_type: Vec<TypeTotals>,
     /// Class names for the last layer's outputs, when a built-in label set fits.
     pub labels: Option<Vec<String>>,
 }
@@ -44,6 +76,7 @@ pub fn summarize(model: &Model) -> Result<Summary> {
     let g = &model.graph;
     let shapes = infer_shapes(g, &g.default_input_shapes())?;
     let tensor = |v: usize| Tensor { name: g.values[v].name.clone(), shape: shapes[v].clone() };
+    let fields = fields(g, &shapes);
     let layers: Vec<LayerRow> = g
         .nodes
         .iter()
@@ -55,17 +88,47 @@ pub fn summarize(model: &Model) -> Result<Summary> {
             params: g.param_count(n),
             weight_shapes: n.weights.iter().map(|w| w.shape().to_vec()).collect(),
             filters: matches!(n.op, Op::Conv(_)) && n.weights.first().is_some_and(|w| w.ndim() == 4),
+            macs: macs(n, &shapes),
+            activation_bytes: activation_bytes(n, &shapes),
+            receptive_field: n.outputs.first().and_then(|&v| fields[v]),
         })
         .collect();
+    let (totals, by_type) = sums(&layers);
     Ok(Summary {
         name: g.name.clone(),
         format: model.format.clone(),
         notes: model.notes.clone(),
         inputs: g.inputs.iter().map(|(v, _)| tensor(*v)).collect(),
         params: layers.iter().map(|l| l.params).sum(),
+        totals,
+        by_type,
         labels: layers
             .last()
             .and_then(|l| crate::labels::for_model(&g.name, l.outputs[0].shape.iter().skip(1).product())),
         layers,
     })
+}
+
+/// Totals over all layers and per type.
+fn sums(layers: &[LayerRow]) -> (Totals, Vec<TypeTotals>) {
+    let mut totals = Totals::default();
+    let mut by_type: Vec<TypeTotals> = Vec::new();
+    for l in layers {
+        let i = match by_type.iter().position(|t| t.type_name == l.type_name) {
+            Some(i) => i,
+            None => {
+                by_type.push(TypeTotals { type_name: l.type_name.clone(), ..Default::default() });
+                by_type.len() - 1
+            }
+        };
+        let t = &mut by_type[i];
+        t.count += 1;
+        t.params += l.params as u64;
+        t.macs += l.macs;
+        t.activation_bytes += l.activation_bytes;
+        totals.params += l.params as u64;
+        totals.macs += l.macs;
+        totals.activation_bytes += l.activation_bytes;
+    }
+    (totals, by_type)
 }
