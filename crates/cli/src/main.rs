@@ -26,7 +26,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Layers, types, output shapes and parameter counts.
+    /// Layers: types, output shapes, parameters, MACs, activation memory and receptive fields; totals and
+    /// per-type sums.
     Info {
         /// model.onnx, or net.prototxt and its weights (.caffemodel or .caffemodel.h5) in any order
         #[arg(required = true, num_args = 1..)]
@@ -301,22 +302,59 @@ fn info(model: &Model, json: bool) -> Result<()> {
     for n in &s.notes {
         println!("note: {n}");
     }
-    println!("{:<16} {:<14} {:<18} {:>10}", "layer", "type", "output", "params");
+    let row = |name: &str, ty: &str, shape: &str, params: &str, macs: &str, bytes: &str, field: &str| {
+        println!("{name:<16} {ty:<14} {shape:<18} {params:>10} {macs:>14} {bytes:>11}  {field}");
+    };
+    row("layer", "type", "output", "params", "MACs", "activations", "receptive field");
     for i in &s.inputs {
-        println!("{:<16} {:<14} {:<18} {:>10}", i.name, "Input", fmt_shape(&i.shape), 0);
+        row(&i.name, "Input", &fmt_shape(&i.shape), "0", "", "", "");
     }
     for l in &s.layers {
         for (k, o) in l.outputs.iter().enumerate() {
-            let (name, ty, params) = if k == 0 {
-                (l.name.as_str(), l.type_name.as_str(), l.params.to_string())
+            if k == 0 {
+                let field = l.receptive_field.as_ref().map_or(String::new(), fmt_field);
+                let (params, macs, bytes) = (l.params.to_string(), l.macs.to_string(), fmt_bytes(l.activation_bytes));
+                row(&l.name, &l.type_name, &fmt_shape(&o.shape), &params, &macs, &bytes, &field);
             } else {
-                ("", "", String::new())
-            };
-            println!("{:<16} {:<14} {:<18} {:>10}", name, ty, fmt_shape(&o.shape), params);
+                row("", "", &fmt_shape(&o.shape), "", "", "", "");
+            }
         }
     }
-    println!("total parameters: {}", s.params);
+    let t = &s.totals;
+    println!("total parameters: {}", t.params);
+    println!("total MACs: {} ({})", t.macs, fmt_count(t.macs));
+    println!("total activations: {} (the input not included)", fmt_bytes(t.activation_bytes));
+    println!();
+    println!("{:<20} {:>6} {:>12} {:>16} {:>11}", "type", "layers", "params", "MACs", "activations");
+    for b in &s.by_type {
+        let bytes = fmt_bytes(b.activation_bytes);
+        println!("{:<20} {:>6} {:>12} {:>16} {:>11}", b.type_name, b.count, b.params, b.macs, bytes);
+    }
     Ok(())
+}
+
+/// "11×11 jump 4×4 start -2,-2": the field's size, jump and start, rows then columns.
+fn fmt_field(f: &zfvis_core::vis::receptive_field::Field) -> String {
+    format!("{}×{} jump {}×{} start {},{}", f.size[0], f.size[1], f.jump[0], f.jump[1], f.start[0], f.start[1])
+}
+
+/// 12.35 M, 1.48 G.
+fn fmt_count(n: u64) -> String {
+    match n {
+        0..1_000_000 => format!("{:.2} k", n as f64 / 1e3),
+        1_000_000..1_000_000_000 => format!("{:.2} M", n as f64 / 1e6),
+        _ => format!("{:.2} G", n as f64 / 1e9),
+    }
+}
+
+/// Bytes in KiB, MiB or GiB.
+fn fmt_bytes(b: u64) -> String {
+    match b {
+        0..1024 => format!("{b} B"),
+        1024..1_048_576 => format!("{:.1} KiB", b as f64 / 1024.0),
+        1_048_576..1_073_741_824 => format!("{:.1} MiB", b as f64 / 1_048_576.0),
+        _ => format!("{:.2} GiB", b as f64 / 1_073_741_824.0),
+    }
 }
 
 fn read_npy(p: &Path) -> Result<ArrayD<f32>> {

@@ -118,8 +118,27 @@ fn info_json_lists_layers_shapes_and_params() {
     let pool2 = out["layers"].as_array().unwrap().iter().find(|l| l["name"] == "pool2").unwrap();
     assert_eq!(pool2["outputs"][0]["shape"], serde_json::json!([1, 50, 4, 4]));
     assert_eq!(pool2["type"], "Pooling");
+    // conv2: 50×8×8 outputs of 20×5×5 products each; its field is 5 + 4·2 pixels wide.
+    let conv2 = out["layers"].as_array().unwrap().iter().find(|l| l["name"] == "conv2").unwrap();
+    assert_eq!(conv2["macs"], 1_600_000);
+    assert_eq!(conv2["activationBytes"], 4 * 50 * 8 * 8);
+    assert_eq!(conv2["receptiveField"], serde_json::json!({"size": [14, 14], "jump": [2, 2], "start": [0, 0]}));
+    assert_eq!(out["layers"].as_array().unwrap().last().unwrap()["receptiveField"], serde_json::Value::Null);
+    assert_eq!(out["totals"]["macs"], 2_293_000);
+    assert_eq!(out["totals"]["params"], 431_080);
+    assert_eq!(
+        out["byType"][0],
+        serde_json::json!({"type": "Convolution", "count": 2, "params": 25_570, "macs": 1_888_000, "activationBytes": 4 * (20 * 24 * 24 + 50 * 8 * 8)})
+    );
     let text = ok(&zfvis(&["info", s(&d.join("lenet.prototxt")), s(&d.join("lenet_iter_10000.caffemodel"))]));
-    assert!(text.contains("conv2            Convolution    1×50×8×8                25050"), "{text}");
+    assert!(
+        text.contains(
+            "conv2            Convolution    1×50×8×8                25050        1600000    12.5 KiB  14×14 jump 2×2 start 0,0"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("total MACs: 2293000 (2.29 M)"), "{text}");
+    assert!(text.contains("InnerProduct              2       405510           405000"), "{text}");
 }
 
 #[test]
