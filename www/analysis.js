@@ -14,7 +14,7 @@ export function bytesText(n) {
   let v = n;
   let u = -1;
   do { v /= 1024; u++; } while (v >= 1024 && u < units.length - 1);
-  return `${v.toFixed(v < 100 ? 1 : 0)} ${units[u]}`;
+  return `${v < 100 ? Number(v.toFixed(1)) : Math.round(v)} ${units[u]}`;
 }
 
 const fmt = (v) => (Number.isInteger(v) ? String(v) : String(Math.round(v * 100) / 100));

@@ -194,7 +194,16 @@ describe('cifar10_quick as a graph', { skip: noFixtures }, () => {
     assert.deepEqual(csv[0], ['layer', 'type', 'output_shape', 'params', 'macs', 'activation_bytes', 'rf_size_h',
       'rf_size_w', 'rf_jump_h', 'rf_jump_w', 'rf_start_h', 'rf_start_w']);
     assert.deepEqual(csv.slice(1).map((r) => r[0]), modelOrder);
-    assert.deepEqual(csv[1].slice(0, 4), ['conv1', 'Convolution', '1×32×32×32', '2432']);
+    // The engine's analysis (checked against independent counters in the core's tests) reaches the page.
+    assert.deepEqual(csv[1], ['conv1', 'Convolution', '1×32×32×32', '2432', '2457600', '131072', '5', '5', '1', '1', '-2', '-2']);
+    assert.deepEqual(csv.at(-1), ['prob', 'Softmax', '1×10', '0', '0', '40', '', '', '', '', '', '']);
+    const conv1 = await page.$eval('#layers tr[data-layer="conv1"]', (tr) => [...tr.cells].map((td) => td.textContent));
+    assert.deepEqual(conv1, ['conv1', 'Convolution', '1×32×32×32', '2,432', '2.5M', '128 KiB', '5×5', '1×1', '-2, -2']);
+    assert.deepEqual(totals.slice(3, 6), ['145,578', '12.4M', '300 KiB']);
+    const byType = await page.$$eval('#by-type tbody tr', (trs) => trs.map((tr) => [...tr.cells].map((td) => td.textContent)));
+    assert.deepEqual(byType.map(([type, count]) => [type, count]), [['Convolution', '3'], ['Pooling', '3'], ['ReLU', '3'],
+      ['InnerProduct', '2'], ['Softmax', '1']]);
+    assert.deepEqual(byType[0], ['Convolution', '3', '79,328', '12.3M', '176 KiB']);
     await page.screenshot({ path: join(ARTIFACTS, 'graph-cifar10_quick-page.png') });
     assert.deepEqual(errors, []);
   });
