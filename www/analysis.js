@@ -6,7 +6,20 @@ const DASH = '—';
 const shapeText = (shape) => shape.join('×');
 const has = (v) => typeof v === 'number' && Number.isFinite(v);
 const exact = (n) => n.toLocaleString('en-US');
-const compact = new Intl.NumberFormat('en-US', { notation: 'compact', maximumFractionDigits: 1 });
+// 118M, 1.5G: one decimal below 100 of a unit (SI prefixes, as MACs are usually quoted).
+const compact = {
+  format(n) {
+    if (Math.abs(n) < 1000) return String(n);
+    const units = ['k', 'M', 'G', 'T', 'P'];
+    let v = n;
+    let u = -1;
+    do { v /= 1000; u++; } while (Math.abs(v) >= 1000 && u < units.length - 1);
+    return `${Math.abs(v) < 100 ? Number(v.toFixed(1)) : Math.round(v)}${units[u]}`;
+  },
+};
+// Long ONNX names (/inception4a/branch2/branch2.1/conv/Conv) keep their tail; the cell's title has all of it.
+const NAME_MAX = 30;
+const shortName = (name) => (name.length > NAME_MAX ? `…${name.slice(-(NAME_MAX - 1))}` : name);
 
 export function bytesText(n) {
   if (n < 1024) return `${n} B`;
@@ -23,7 +36,8 @@ const pair = (p, sep) => (Array.isArray(p) && p.length === 2 && p.every(has) ? `
 // Columns: key, header, cell text, sort value (null: missing, sorted last), CSV values.
 const rf = (l) => (l.receptiveField && typeof l.receptiveField === 'object' ? l.receptiveField : null);
 export const COLUMNS = [
-  { key: 'name', text: (l) => l.name, sort: (l) => l.name, csv: (l) => [l.name], head: ['layer'] },
+  { key: 'name', text: (l) => shortName(l.name), title: (l) => (l.name.length > NAME_MAX ? l.name : ''), sort: (l) => l.name,
+    csv: (l) => [l.name], head: ['layer'] },
   { key: 'type', text: (l) => l.type, sort: (l) => l.type, csv: (l) => [l.type], head: ['type'] },
   { key: 'shape', text: (l) => l.outputs.map((o) => shapeText(o.shape)).join(', '),
     sort: (l) => l.outputs[0]?.shape.reduce((a, b) => a * b, 1) ?? null,
