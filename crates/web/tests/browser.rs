@@ -94,6 +94,23 @@ mod with_fixtures {
         assert!(r.finish().is_err(), "one byte short of the announced size");
         assert!(zfvis_web::memory_bytes() > weights.len() as f64);
     }
+
+    #[wasm_bindgen_test]
+    fn summary_carries_the_analysis() {
+        let proto = shared!("fixtures/caffe/cifar10_quick/cifar10_quick.prototxt");
+        let weights = shared!("fixtures/caffe/cifar10_quick/cifar10_quick_iter_4000.caffemodel");
+        let s = zfvis_web::Model::load_caffe(proto, weights).unwrap().summary().unwrap();
+        let get = |v: &wasm_bindgen::JsValue, path: &[&str]| {
+            path.iter().fold(v.clone(), |v, k| js_sys::Reflect::get(&v, &(*k).into()).unwrap())
+        };
+        assert_eq!(get(&s, &["totals", "macs"]).as_f64(), Some(12_354_176.0));
+        assert_eq!(get(&s, &["totals", "activationBytes"]).as_f64(), Some(307_536.0));
+        assert_eq!(get(&s, &["byType", "0", "type"]).as_string().as_deref(), Some("Convolution"));
+        let conv1 = get(&s, &["layers", "0"]);
+        assert_eq!(get(&conv1, &["macs"]).as_f64(), Some(2_457_600.0));
+        assert_eq!(get(&conv1, &["receptiveField", "start", "1"]).as_f64(), Some(-2.0));
+        assert!(get(&s, &["layers", "10", "receptiveField"]).is_null(), "ip2 has no spatial layout");
+    }
 }
 
 #[cfg(not(shared_fixtures))]
