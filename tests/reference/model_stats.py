@@ -147,7 +147,8 @@ def caffe_stats(name, prototxt, weights, shape):
             "macs": macs,
         })
     return {
-        "source": f"../shared/fixtures/caffe/{prototxt.relative_to(CAFFE)} + {weights.name}, {'x'.join(map(str, shape))}",
+        "source": f"../shared/fixtures/caffe/{prototxt.relative_to(CAFFE)} + {weights.name}, "
+                  f"{'x'.join(map(str, shape))}",
         "counter": f"OpenCV dnn {cv2.__version__} getFLOPS",
         "input": list(shape),
         "counter_flops": int(net.getFLOPS(shape)),
@@ -166,7 +167,8 @@ def zfnet512_stats():
     # IR 3 reads initializers only when they are also graph inputs; IR 4 reads them as they are.
     m.ir_version = max(m.ir_version, 4)
     g = shape_inference.infer_shapes(m, strict_mode=True).graph
-    dims = {v.name: [d.dim_value for d in v.type.tensor_type.shape.dim] for v in list(g.value_info) + list(g.input) + list(g.output)}
+    values = list(g.value_info) + list(g.input) + list(g.output)
+    dims = {v.name: [d.dim_value for d in v.type.tensor_type.shape.dim] for v in values}
     inits = {t.name: numpy_helper.to_array(t) for t in g.initializer}
     for k, v in inits.items():
         dims[k] = list(v.shape)
@@ -190,7 +192,8 @@ def zfnet512_stats():
         layers.append({"name": node.name, "type": node.op_type, "params": params, "macs": macs})
     return {
         "source": "zfnet512.onnx (onnx's light_zfnet512 graph), 1x3x224x224",
-        "counter": f"onnx {onnx.__version__} shape_inference + this script's count; Conv checked against OpenCV dnn {cv2.__version__} getFLOPS",
+        "counter": f"onnx {onnx.__version__} shape_inference + this script's count; "
+                   f"Conv checked against OpenCV dnn {cv2.__version__} getFLOPS",
         "input": shape,
         "params": sum(l["params"] for l in layers),
         "macs": sum(l["macs"] for l in layers),
@@ -201,7 +204,8 @@ def zfnet512_stats():
 def generate():
     stats = {}
     caffe = [
-        ("cifar10_quick", "cifar10_quick/cifar10_quick.prototxt", "cifar10_quick/cifar10_quick_iter_4000.caffemodel", (1, 3, 32, 32)),
+        ("cifar10_quick", "cifar10_quick/cifar10_quick.prototxt",
+         "cifar10_quick/cifar10_quick_iter_4000.caffemodel", (1, 3, 32, 32)),
         ("lenet", "lenet/lenet.prototxt", "lenet/lenet_iter_10000.caffemodel", (1, 1, 28, 28)),
     ]
     if not CAFFE.is_dir():

@@ -46,9 +46,11 @@ layer { name: "b" type: "Convolution" bottom: "conv0" top: "b"
         convolution_param { num_output: 1 kernel_size: 3 dilation: 2 pad: 2 } }
 layer { name: "c" type: "Pooling" bottom: "conv0" top: "c" pooling_param { pool: MAX kernel_size: 3 stride: 1 pad: 1 } }
 layer { name: "cat" type: "Concat" bottom: "a" bottom: "b" bottom: "c" top: "cat" }
-layer { name: "d" type: "Convolution" bottom: "conv0" top: "d" convolution_param { num_output: 4 kernel_size: 7 pad: 3 } }
+layer { name: "d" type: "Convolution" bottom: "conv0" top: "d"
+        convolution_param { num_output: 4 kernel_size: 7 pad: 3 } }
 layer { name: "sum" type: "Eltwise" bottom: "cat" bottom: "d" top: "sum" }
-layer { name: "e" type: "Convolution" bottom: "sum" top: "e" convolution_param { num_output: 1 kernel_size: 3 stride: 2 } }
+layer { name: "e" type: "Convolution" bottom: "sum" top: "e"
+        convolution_param { num_output: 1 kernel_size: 3 stride: 2 } }
 "#;
 
 /// Weight shapes of the convolutions above.
