@@ -23,5 +23,7 @@ await page.waitForSelector('#projection-deconvnet[data-channel="6"]');
 await page.click('#results tbody tr details summary');
 await page.click('#results tbody tr li:first-child button');
 await page.waitForSelector('#gradcam[data-class="3"]');
+// Playwright's clicks scroll the wide layers table sideways; show it from its first column.
+await page.$$eval('.scroll', (els) => els.forEach((e) => { e.scrollLeft = 0; }));
 await page.screenshot({ path: new URL('screenshot.png', import.meta.url).pathname, fullPage: true });
 await b.close();
