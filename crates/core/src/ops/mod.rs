@@ -6,6 +6,7 @@ pub mod binary;
 pub mod conv;
 pub mod dense;
 pub mod elementwise;
+pub mod gemm;
 pub mod lrn;
 pub mod normalize;
 pub mod pad;
