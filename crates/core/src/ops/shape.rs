@@ -52,8 +52,6 @@ impl Reshape {
         let mut out = input[..start].to_vec();
         let mut infer = None;
         for (i, &d) in self.dims.iter().enumerate() {
-            // A leading 1 baked in at batch 1 (`Reshape(x, [1, -1])` in exports) follows a larger batch.
-            let d = if start + i == 0 && d == 1 && input.first().is_some_and(|&n| n > 1) { 0 } else { d };
             match d {
                 0 => match input.get(start + i) {
                     Some(&v) => out.push(v),

@@ -172,14 +172,20 @@ impl Reader {
             "BatchNormalization" => self.batch_norm(&node, first, &shape),
             "Flatten" => flatten(&node, first, &shape),
             "Reshape" => {
-                let dims = ints(&self.required(&node, 1, "shape")?);
-                if a.int("allowzero", 0) != 0 && dims.contains(&0) {
+                let mut dims = ints(&self.required(&node, 1, "shape")?);
+                let allowzero = a.int("allowzero", 0) != 0;
+                if allowzero && dims.contains(&0) {
                     return Err(unsupported(
                         name,
                         "allowzero",
                         "1 with a 0 in the shape",
                         "zero-size tensors are not run",
                     ));
+                }
+                // A batch of 1 baked into the shape (`Reshape(x, [1, -1])`) becomes a copy of the batch,
+                // the same at load and able to follow batched passes.
+                if !allowzero && dims.first() == Some(&1) && shape.first() == Some(&1) {
+                    dims[0] = 0;
                 }
                 single(Op::Reshape(ops::Reshape { dims, axis: 0, num_axes: -1 }), first)
             }
