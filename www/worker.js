@@ -74,24 +74,39 @@ const ops = {
     return { width: t.width, height: t.height, rgba: t.rgba, tiles: t.tiles, grid: t.grid };
   },
 
-  // Median, min and max ms per call of forward passes and tilings of `layer`, over `runs` samples of
-  // `batch` calls each (the worker's clock is coarse: 0.1 ms).
-  bench({ runs, batch = 20, layer, projectLayer }) {
-    const m = loaded();
+  // Benchmarks (tests/bench). A timing is ms per call: [median, min, max, ...samples] over `runs` samples
+  // of `batch` calls each, after `warmup` calls (the worker's clock is coarse: 0.1 ms). Any of, in this order:
+  //   input: Float32Array — a forward pass on it, kept for the timings and projections; gives `output`,
+  //     the last node's first output (without it forward passes run on the last image or on zeros);
+  //   forward (unless false) — forward passes, when runs > 0;
+  //   layer — tilings of its filters; projectLayer — deconvnet projections from its strongest unit (these
+  //     need a kept forward pass: an input, or an image given to predict);
+  //   profile: n — n forward passes timed node by node: {nodes: [{name, type, conv, macs, ms}], runs};
+  //   sgemm: [[m, k, n], ...] — `runs` samples of ms per sgemm call for each size (needs no model).
+  async bench({ runs = 0, batch = 20, warmup = 1, forward = true, layer, projectLayer, input, profile, sgemm }) {
     const time = (f) => {
-      f();
+      for (let i = 0; i < warmup; i++) f();
       const ms = [];
       for (let i = 0; i < runs; i++) {
         const t = performance.now();
         for (let k = 0; k < batch; k++) f();
         ms.push((performance.now() - t) / batch);
       }
-      ms.sort((a, b) => a - b);
-      return [ms[ms.length >> 1], ms[0], ms[ms.length - 1]];
+      const sorted = [...ms].sort((a, b) => a - b);
+      return [sorted[sorted.length >> 1], sorted[0], sorted[sorted.length - 1], ...ms];
     };
-    const result = { forward: time(() => m.runForward()), tile: time(() => m.tile(layer, { zoom: 1 })) };
-    // Needs a classified image: projections reuse its forward pass.
-    if (projectLayer) result.projection = time(() => m.runProjection(projectLayer));
+    const result = {};
+    if (sgemm) {
+      const { benchSgemm } = await wasm;
+      result.sgemm = sgemm.map(([m, k, n]) => [...benchSgemm(m, k, n, runs)]);
+      return result;
+    }
+    const m = loaded();
+    if (input) result.output = m.setBenchInput(input);
+    if (runs > 0 && forward) result.forward = time(() => m.runForward());
+    if (runs > 0 && layer) result.tile = time(() => m.tile(layer, { zoom: 1 }));
+    if (runs > 0 && projectLayer) result.projection = time(() => m.runProjection(projectLayer));
+    if (profile) result.profile = m.profileForward(profile);
     return result;
   },
 

@@ -100,6 +100,58 @@ impl Default for Sha256 {
     }
 }
 
+// ---- benchmarks (tests/bench): `std::time::Instant` panics on wasm32-unknown-unknown, so the clock is JS's.
+
+#[wasm_bindgen]
+extern "C" {
+    /// Milliseconds, in a window or a worker.
+    #[wasm_bindgen(js_namespace = performance, js_name = now)]
+    fn performance_now() -> f64;
+}
+
+/// Milliseconds per `sgemm` call of C (m×n) = A (m×k) · B (k×n) through `zfvis_core::ops::gemm::sgemm`,
+/// one sample per run after a warm-up call; a sample repeats the call until 20 ms have passed, as the
+/// clock is coarse in a browser (0.1 ms).
+#[wasm_bindgen(js_name = benchSgemm)]
+pub fn bench_sgemm(m: usize, k: usize, n: usize, runs: usize) -> Vec<f64> {
+    let fill =
+        |len: usize, seed: u32| (0..len).map(|i| ((i as u32 ^ seed) % 17) as f32 / 8.0 - 1.0).collect::<Vec<_>>();
+    let (a, b, mut c) = (fill(m * k, 5), fill(k * n, 11), vec![0.0; m * n]);
+    zfvis_core::ops::gemm::sgemm(m, k, n, &a, &b, &mut c);
+    (0..runs.max(1))
+        .map(|_| {
+            let (start, mut calls) = (performance_now(), 0);
+            loop {
+                zfvis_core::ops::gemm::sgemm(m, k, n, &a, &b, &mut c);
+                calls += 1;
+                let elapsed = performance_now() - start;
+                if elapsed >= 20.0 {
+                    break elapsed / calls as f64;
+                }
+            }
+        })
+        .collect()
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct NodeTimeJs {
+    name: String,
+    #[serde(rename = "type")]
+    type_name: String,
+    conv: bool,
+    macs: u64,
+    /// Mean over the faster half of the runs.
+    ms: f64,
+}
+
+#[derive(Serialize)]
+struct ProfileJs {
+    nodes: Vec<NodeTimeJs>,
+    /// Each run's sum over nodes.
+    runs: Vec<f64>,
+}
+
 /// Bytes of wasm linear memory: it only grows, so this is the peak so far.
 #[wasm_bindgen(js_name = memoryBytes)]
 pub fn memory_bytes() -> f64 {
@@ -352,12 +404,72 @@ impl Model {
         self.mean = None;
     }
 
-    /// One forward pass on a zero input of the model's input shape, for benchmarks.
+    /// The inputs of the last forward pass (a classified image or a bench input), else zeros of the
+    /// model's input shapes.
+    fn bench_inputs(&self) -> Vec<Tensor> {
+        let g = &self.inner.graph;
+        match &self.last {
+            Some((acts, _)) => g.inputs.iter().map(|(id, _)| acts.values[*id].clone()).collect(),
+            None => g.default_input_shapes().iter().map(|s| Tensor::zeros(zfvis_core::ndarray::IxDyn(s))).collect(),
+        }
+    }
+
+    /// One forward pass, for benchmarks: on the last forward pass's input (see `setBenchInput`), else on
+    /// zeros of the model's input shape.
     #[wasm_bindgen(js_name = runForward)]
     pub fn run_forward(&self) -> Result<(), JsError> {
+        engine::forward(&self.inner.graph, self.bench_inputs()).map(|_| ()).map_err(js_error)
+    }
+
+    /// For benchmarks: a forward pass on `data` (the first input's values at its batch-1 shape, row-major),
+    /// kept as the last forward pass (for projections) as predict keeps an image's; returns the last
+    /// node's first output.
+    #[wasm_bindgen(js_name = setBenchInput)]
+    pub fn set_bench_input(&mut self, data: Vec<f32>) -> Result<Vec<f32>, JsError> {
         let g = &self.inner.graph;
-        let inputs = g.default_input_shapes().iter().map(|s| Tensor::zeros(zfvis_core::ndarray::IxDyn(s))).collect();
-        engine::forward(g, inputs).map(|_| ()).map_err(js_error)
+        let shapes = g.default_input_shapes();
+        if shapes.len() != 1 {
+            return Err(JsError::new(&format!("the model has {} inputs; benchmarks feed one", shapes.len())));
+        }
+        let shape = &shapes[0];
+        let input = Tensor::from_shape_vec(zfvis_core::ndarray::IxDyn(shape), data)
+            .map_err(|_| JsError::new(&format!("the input must have {} values", shape.iter().product::<usize>())))?;
+        let acts = engine::forward(g, vec![input]).map_err(js_error)?;
+        let out = acts.values[g.nodes.last().expect("a graph has nodes").outputs[0]].iter().copied().collect();
+        let (h, w) = (shape.get(2).copied().unwrap_or(1), shape.get(3).copied().unwrap_or(1));
+        self.last = Some((acts, Rgba { width: w, height: h, data: vec![0; 4 * w * h] }));
+        Ok(out)
+    }
+
+    /// For benchmarks: `runs` forward passes (as `runForward`) timed node by node with `performance.now()`:
+    /// {nodes: [{name, type, conv, macs, ms (mean over the faster half of the runs)}], runs: [each run's sum]}.
+    #[wasm_bindgen(js_name = profileForward)]
+    pub fn profile_forward(&self, runs: usize) -> Result<JsValue, JsError> {
+        let g = &self.inner.graph;
+        let mut times = Vec::with_capacity(runs);
+        for _ in 0..runs.max(1) {
+            times.push(engine::forward_timed(g, self.bench_inputs(), &mut performance_now).map_err(js_error)?.1);
+        }
+        // Each node's mean over the faster half of the runs (by their sum): runs slowed down by something
+        // else drop out, and the mean keeps the coarse clock (0.1 ms, with jitter) from biasing the times.
+        let total = |t: &Vec<f64>| t.iter().sum::<f64>();
+        let mut kept: Vec<&Vec<f64>> = times.iter().collect();
+        kept.sort_by(|a, b| total(a).total_cmp(&total(b)));
+        kept.truncate(times.len().div_ceil(2));
+        let shapes = engine::infer_shapes(g, &g.default_input_shapes()).map_err(js_error)?;
+        let nodes = g
+            .nodes
+            .iter()
+            .enumerate()
+            .map(|(j, n)| NodeTimeJs {
+                name: n.name.clone(),
+                type_name: n.type_name.clone(),
+                conv: matches!(n.op, zfvis_core::ops::Op::Conv(_)),
+                macs: zfvis_core::analysis::macs(n, &shapes),
+                ms: kept.iter().map(|t| t[j]).sum::<f64>() / kept.len() as f64,
+            })
+            .collect();
+        to_js(&ProfileJs { nodes, runs: times.iter().map(total).collect() })
     }
 
     /// One deconvnet projection from the strongest unit of `layer`'s first channel on the last image's
