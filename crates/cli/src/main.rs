@@ -80,12 +80,23 @@ enum Command {
         #[arg(short, long)]
         output: PathBuf,
     },
-    /// Times the forward pass and the filter tiling: median, min and max over repeated runs.
+    /// Times the forward pass, a deconvnet projection from the last convolution and the tiling of the
+    /// first one's filters: median, min and max over repeated runs; optionally every node's time
+    /// (GFLOP/s per convolution) and the GEMM micro-benchmark.
     Bench {
-        #[arg(required = true, num_args = 1..)]
+        /// model.onnx, or net.prototxt and its weights (none with --gemm alone)
+        #[arg(num_args = 0.., required_unless_present = "gemm")]
         model: Vec<PathBuf>,
         #[arg(long, default_value_t = 200)]
         runs: usize,
+        /// Also this many forward passes timed node by node
+        #[arg(long, default_value_t = 0)]
+        profile: usize,
+        /// Also time sgemm on these square sizes (comma-separated)
+        #[arg(long, value_delimiter = ',')]
+        gemm: Vec<usize>,
+        #[arg(long, default_value_t = 10)]
+        gemm_runs: usize,
         #[arg(long)]
         json: bool,
     },
@@ -246,7 +257,10 @@ fn run(cli: Cli) -> Result<()> {
             let req = project::Request { layer, channel, unit, method, class, lrn_gradient };
             project::run(&model, runs, &req, &output)
         }
-        Command::Bench { model, runs, json } => bench::run(&load_model(&model)?, runs, json),
+        Command::Bench { model, runs, profile, gemm, gemm_runs, json } => {
+            let model = if model.is_empty() { None } else { Some(load_model(&model)?) };
+            bench::run(model.as_ref(), runs, &bench::Extra { profile, gemm, gemm_runs }, json)
+        }
         Command::Tile { model, layer, norm, pad, pad_value, zoom, first, start, mode, channel_order, output } => {
             let model = load_model(&model)?;
             let node = model.graph.node(&layer).ok_or_else(|| Error::input(format!("no layer named '{layer}'")))?;
