@@ -1,40 +1,321 @@
-// Forward-pass and tiling medians in headless Chromium through the page's own worker (worker.js + wasm).
-// Usage: bash scripts/build-web.sh && node tests/bench/browser.mjs [runs]
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { CIFAR, LENET, noFixtures, openBrowser } from '../e2e/helpers.mjs';
+// The browser half of the benchmark, in headless Chromium: zfvis through the page's own worker path
+// (engine.js → worker.js → wasm) next to onnxruntime-web (npm, wasm backend, SIMD, one thread, its files
+// served from 127.0.0.1), both loading the same ONNX file in the same page, timed in alternating rounds.
+// Per model: forward pass, deconvnet projection from the strongest unit of the last convolution, tiling of
+// the first convolution's filters (median, min–max), both engines' outputs compared, load times, peak wasm
+// memory, and ms and GFLOP/s of every convolution. Then the GEMM micro-benchmark through the page's wasm.
+// Usage: bash scripts/build-web.sh && python3 tests/bench/make_models.py && node tests/bench/browser.mjs
+//        [--json results.json] [--scale 0.5] [--no-gemm] [model name ...]   (names from models.json)
+import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { openBrowser, ROOT } from '../e2e/helpers.mjs';
 
-const runs = Number(process.argv[2] ?? 300);
-// [name, prototxt, weights, layer projected from: the last convolution]
-const models = [
-  ['cifar10_quick', join(CIFAR, 'cifar10_quick.prototxt'), join(CIFAR, 'cifar10_quick_iter_4000.caffemodel'), 'conv3'],
-  ['LeNet', join(LENET, 'lenet.prototxt'), join(LENET, 'lenet_iter_10000.caffemodel'), 'conv2'],
-];
+const config = JSON.parse(readFileSync(join(ROOT, 'tests/bench/models.json'), 'utf8'));
+const argv = process.argv.slice(2);
+const option = (name) => {
+  const i = argv.indexOf(name);
+  return i < 0 ? undefined : argv.splice(i, 2)[1];
+};
+const flag = (name) => argv.includes(name) && argv.splice(argv.indexOf(name), 1).length > 0;
+const jsonOut = option('--json');
+const scale = Number(option('--scale') ?? 1);
+const noGemm = flag('--no-gemm');
+const models = argv.length ? config.models.filter((m) => argv.includes(m.name)) : config.models;
+const runs = (n) => Math.max(3, Math.round(n * scale));
 
-if (noFixtures) {
-  console.log(`SKIPPED: ${noFixtures}`);
-  process.exit(0);
-}
+// onnxruntime-web's wasm build, served from www/vendor (gitignored; build-web.sh empties it) like dagre.
+const ORT_DIR = join(ROOT, 'node_modules/onnxruntime-web/dist');
+const ORT_FILES = ['ort.wasm.min.mjs', 'ort-wasm-simd-threaded.mjs', 'ort-wasm-simd-threaded.wasm'];
+const ORT_VERSION = JSON.parse(readFileSync(join(ROOT, 'node_modules/onnxruntime-web/package.json'), 'utf8')).version;
+mkdirSync(join(ROOT, 'www/vendor/onnxruntime-web'), { recursive: true });
+for (const f of ORT_FILES) copyFileSync(join(ORT_DIR, f), join(ROOT, 'www/vendor/onnxruntime-web', f));
+
 const b = await openBrowser();
-await b.open();
-const version = b.page.context().browser()?.version() ?? (await b.page.evaluate(() => navigator.userAgent.match(/Chrome\/([\d.]+)/)?.[1]));
-console.log(`Chromium ${version}, ${runs} runs, one worker`);
-for (const [name, proto, weights, projectLayer] of models) {
-  const r = await b.page.evaluate(async ({ proto, weights, runs, projectLayer }) => {
-    const engine = new (await import('./engine.js')).Engine();
-    const call = (op, args) => engine.call(op, args);
-    await call('load', { prototxt: new Blob([new Uint8Array(proto)]), weights: new Blob([new Uint8Array(weights)]) });
-    // A grey image gives the forward pass that projections reuse.
-    const canvas = new OffscreenCanvas(32, 32);
-    canvas.getContext('2d').fillRect(0, 0, 32, 32);
-    const image = await canvas.convertToBlob();
-    await call('predict', { image, pre: {} });
-    const result = await call('bench', { runs, layer: 'conv1', projectLayer });
-    engine.terminate();
-    return result;
-  }, { proto: [...readFileSync(proto)], weights: [...readFileSync(weights)], runs, projectLayer });
-  const f = (t) => `${t[0].toFixed(3)} ms (min ${t[1].toFixed(3)}, max ${t[2].toFixed(3)})`;
-  console.log(`${name}: forward ${f(r.forward)}; deconvnet from ${projectLayer} ${f(r.projection)} `
-    + `(${(r.projection[0] / r.forward[0]).toFixed(2)}× the forward pass); tile conv1 ${f(r.tile)}`);
+// Nothing may leave 127.0.0.1: every other request is refused and reported.
+const fetched = new Set();
+const refused = [];
+await b.context.route('**/*', (route) => {
+  const url = new URL(route.request().url());
+  if (url.hostname === '127.0.0.1') {
+    fetched.add(url.pathname);
+    // The test server knows no .mjs: onnxruntime-web's modules get their JavaScript MIME type here.
+    if (url.pathname.endsWith('.mjs')) {
+      return route.fulfill({ path: join(ROOT, 'www', decodeURIComponent(url.pathname)), contentType: 'text/javascript' });
+    }
+    return route.continue();
+  }
+  refused.push(url.href);
+  return route.abort();
+});
+await b.page.goto(b.url);
+const cdp = await b.context.newCDPSession(b.page);
+const chromium = (await cdp.send('Browser.getVersion')).product.replace(/^\D*/, '');
+await cdp.detach();
+const cpu = readFileSync('/proc/cpuinfo', 'utf8').match(/model name\s*:\s*(.*)/)?.[1] ?? 'unknown CPU';
+console.log(`Chromium ${chromium}, headless; onnxruntime-web ${ORT_VERSION} (wasm, SIMD, 1 thread); ${cpu}`);
+
+const f3 = (t, d = 3) => `${t[0].toFixed(d)} ms (${t[1].toFixed(d)}–${t[2].toFixed(d)})`;
+const stats = (samples) => {
+  const s = [...samples].sort((a, b) => a - b);
+  return [s[s.length >> 1], s[0], s[s.length - 1]];
+};
+const digits = (ms) => (ms < 10 ? 3 : ms < 100 ? 2 : 1);
+const mib = (x) => `${(x / 2 ** 20).toFixed(x < 2 ** 24 ? 1 : 0)} MiB`;
+const gflops = (macs, ms) => (2 * macs) / ms / 1e6;
+const results = { chromium, ort: ORT_VERSION, cpu, date: new Date().toISOString().slice(0, 10), models: [] };
+
+for (const model of models) {
+  const file = join(ROOT, `target/bench-models/${model.name}.onnx`);
+  const r = { name: model.name, label: model.label };
+  results.models.push(r);
+  if (!existsSync(file)) {
+    r.error = `${file} is absent: make it with python3 tests/bench/make_models.py ${model.name}`;
+    console.log(`\n${model.label}: SKIPPED: ${r.error}`);
+    continue;
+  }
+  console.log(`\n${model.label} (${model.source}; ${(statSync(file).size / 2 ** 20).toFixed(0)} MiB file)`);
+  try {
+    await measure(model, file, r);
+  } catch (e) {
+    r.error = e.message.split('\n')[0];
+    console.log(`  FAILED: ${r.error}`);
+    // The page may have crashed (out of memory): the next model gets a new one.
+    await b.page.close().catch(() => {});
+    b.page = await b.newPage();
+  }
 }
+
+// ---- one model: both engines in one fresh page
+
+async function measure(model, file, r) {
+  await b.page.goto(b.url);
+  await b.page.evaluate(() => {
+    document.body.append(Object.assign(document.createElement('input'), { type: 'file', id: 'bench-file' }));
+  });
+  // The browser reads the file from disk, as it does for a user's pick; both engines get that File.
+  await b.page.setInputFiles('#bench-file', file);
+  const setup = await b.page.evaluate(async ({ ortVersion }) => {
+    const file = document.getElementById('bench-file').files[0];
+    const B = (window.bench = {});
+    const out = {};
+    // zfvis: the page's worker client, a fresh worker (its wasm memory only grows: its size is the peak).
+    B.engine = new (await import('./engine.js')).Engine();
+    B.call = (op, args) => B.engine.call(op, args);
+    try {
+      out.memoryStart = await B.call('memory');
+      const t = performance.now();
+      const summary = await B.call('load', { onnx: file });
+      out.loadMs = performance.now() - t;
+      out.memoryAfterLoad = await B.call('memory');
+      const size = (s) => s.reduce((a, d) => a * d, 1);
+      out.params = summary.params;
+      out.macs = summary.totals.macs;
+      // Every value one forward pass keeps (the input and every layer's outputs), as f32.
+      out.activations = 4 * (summary.inputs.reduce((a, i) => a + size(i.shape), 0)
+        + summary.layers.flatMap((l) => l.outputs).reduce((a, o) => a + size(o.shape), 0));
+      out.inputShape = summary.inputs[0].shape;
+      const convs = summary.layers.filter((l) => l.type === 'Conv' || l.type === 'Convolution');
+      out.firstConv = convs[0]?.name;
+      out.lastConv = convs.at(-1)?.name;
+    } catch (e) {
+      out.oursError = e.message;
+    }
+    // onnxruntime-web: wasm backend, one thread, its files from this server only.
+    try {
+      const ort = await import('./vendor/onnxruntime-web/ort.wasm.min.mjs');
+      ort.env.wasm.wasmPaths = new URL('./vendor/onnxruntime-web/', location.href).href;
+      ort.env.wasm.numThreads = 1;
+      ort.env.wasm.simd = true;
+      ort.env.wasm.proxy = false;
+      const bytes = new Uint8Array(await file.arrayBuffer());
+      const t = performance.now();
+      B.session = await ort.InferenceSession.create(bytes, { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
+      out.ortLoadMs = performance.now() - t;
+      out.ortVersion = ort.env.versions?.web ?? ortVersion;
+      out.ortThreads = ort.env.wasm.numThreads;
+      B.ort = ort;
+    } catch (e) {
+      out.ortError = e.message;
+    }
+    // One seeded input (uniform in [-1, 1), mulberry32) for both, of zfvis's batch-1 input shape (or else
+    // onnxruntime's, its free dimensions 1).
+    const shape = out.inputShape ?? B.session?.inputMetadata?.[0]?.shape?.map((d) => (typeof d === 'number' ? d : 1));
+    if (!shape) return out;
+    let a = 12345;
+    const random = () => {
+      a = (a + 0x6d2b79f5) >>> 0;
+      let t = a;
+      t = Math.imul(t ^ (t >>> 15), t | 1);
+      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    };
+    const input = Float32Array.from({ length: shape.reduce((p, d) => p * d, 1) }, () => random() * 2 - 1);
+    let ours, theirs;
+    if (!out.oursError) {
+      try {
+        ours = (await B.call('bench', { input })).output;
+      } catch (e) {
+        out.oursError = e.message;
+      }
+    }
+    if (B.session) {
+      try {
+        B.feeds = { [B.session.inputNames[0]]: new B.ort.Tensor('float32', input, shape) };
+        theirs = (await B.session.run(B.feeds))[B.session.outputNames[0]].data;
+      } catch (e) {
+        out.ortError = e.message;
+        B.session = null;
+      }
+    }
+    if (ours && theirs) {
+      let diff = 0;
+      let range = 0;
+      for (let i = 0; i < theirs.length; i++) {
+        diff = Math.max(diff, Math.abs(ours[i] - theirs[i]));
+        range = Math.max(range, Math.abs(theirs[i]));
+      }
+      out.outputs = { length: [ours.length, theirs.length], diff, range };
+    }
+    return out;
+  }, { ortVersion: ORT_VERSION });
+  Object.assign(r, setup);
+  const ok = { ours: !r.oursError, ort: !r.ortError };
+  if (r.oursError) console.log(`  zfvis FAILED: ${r.oursError}`);
+  if (r.ortError) console.log(`  onnxruntime-web FAILED: ${r.ortError}`);
+  if (r.outputs) {
+    const { length, diff, range } = r.outputs;
+    r.outputs.agree = length[0] === length[1] && diff <= 1e-3 * Math.max(range, 1e-6);
+    console.log(`  outputs on one seeded input: ${r.outputs.agree ? 'agree' : 'DIFFER'} (${length[0]} values, `
+      + `largest difference ${diff.toExponential(1)}, ${(diff / Math.max(range, 1e-30)).toExponential(1)} of the output's range)`);
+  }
+  if (!ok.ours && !ok.ort) return;
+
+  const rounds = runs(model.rounds);
+  const { batch, warmup } = model;
+  const proj = ok.ours ? r.lastConv : undefined;
+  // Warm-up of every measured call, then rounds in alternating order.
+  await b.page.evaluate(async ({ batch, warmup, proj, ok }) => {
+    const B = window.bench;
+    if (ok.ours) await B.call('bench', { runs: 1, batch: 1, warmup, projectLayer: proj });
+    if (ok.ort) for (let i = 0; i < warmup; i++) await B.session.run(B.feeds);
+  }, { batch, warmup, proj, ok });
+  const samples = { forward: [], ort: [], projection: [] };
+  for (let i = 0; i < rounds; i++) {
+    const s = await b.page.evaluate(async ({ batch, proj, ok, oursFirst }) => {
+      const B = window.bench;
+      const s = {};
+      const ours = async () => {
+        if (!ok.ours) return;
+        s.forward = (await B.call('bench', { runs: 1, batch, warmup: 0 })).forward[3];
+      };
+      const theirs = async () => {
+        if (!ok.ort) return;
+        const t = performance.now();
+        for (let k = 0; k < batch; k++) await B.session.run(B.feeds);
+        s.ort = (performance.now() - t) / batch;
+      };
+      for (const f of oursFirst ? [ours, theirs] : [theirs, ours]) await f();
+      if (proj) s.projection = (await B.call('bench', { runs: 1, batch, warmup: 0, forward: false, projectLayer: proj })).projection[3];
+      return s;
+    }, { batch, proj, ok, oursFirst: i % 2 === 0 });
+    for (const k of Object.keys(samples)) if (s[k] !== undefined) samples[k].push(s[k]);
+  }
+  r.rounds = rounds;
+  r.batch = batch;
+  for (const [k, v] of Object.entries(samples)) if (v.length) r[k] = stats(v);
+  if (ok.ours) {
+    const rest = await b.page.evaluate(async ({ rounds, batch, layer, profile }) => {
+      const B = window.bench;
+      const out = {};
+      if (layer) out.tile = (await B.call('bench', { runs: rounds, batch, forward: false, layer })).tile.slice(0, 3);
+      out.profile = (await B.call('bench', { profile })).profile;
+      out.memoryPeak = await B.call('memory');
+      return out;
+    }, { rounds, batch, layer: r.firstConv, profile: runs(model.profile) });
+    Object.assign(r, rest);
+  }
+  await b.page.evaluate(async () => {
+    window.bench.engine.terminate();
+    await window.bench.session?.release();
+  });
+  report(r);
+}
+
+function report(r) {
+  const d = digits(r.forward?.[0] ?? r.ort?.[0] ?? 1);
+  console.log(`  ${r.rounds} alternating rounds of ${r.batch} call${r.batch > 1 ? 's' : ''} each (ms per call: median, min–max)`);
+  if (r.forward) console.log(`  forward      zfvis ${f3(r.forward, d)}`);
+  if (r.ort) console.log(`  forward      onnxruntime-web ${f3(r.ort, d)}`);
+  if (r.forward && r.ort) {
+    const ratio = r.forward[0] / r.ort[0];
+    console.log(`  zfvis / onnxruntime-web ${ratio.toFixed(2)}× (goal ≤ 0.80×: ${ratio <= 0.8 ? 'met' : 'not met'})`);
+  }
+  if (r.projection) {
+    const ratio = r.projection[0] / r.forward[0];
+    console.log(`  deconvnet from ${r.lastConv} ${f3(r.projection, d)}, ${ratio.toFixed(2)}× zfvis's forward pass `
+      + `(goal ≤ 1.5×: ${ratio <= 1.5 ? 'met' : 'not met'})`);
+  }
+  if (r.tile) console.log(`  tile ${r.firstConv} ${f3(r.tile, 3)}`);
+  if (r.loadMs !== undefined || r.ortLoadMs !== undefined) {
+    console.log(`  load: zfvis ${r.loadMs !== undefined ? `${(r.loadMs / 1000).toFixed(2)} s` : '–'}, onnxruntime-web `
+      + `${r.ortLoadMs !== undefined ? `${(r.ortLoadMs / 1000).toFixed(2)} s` : '–'}`);
+  }
+  if (r.memoryPeak) {
+    const weights = 4 * r.params;
+    const ratio = r.memoryPeak / (weights + r.activations);
+    r.memoryRatio = ratio;
+    console.log(`  zfvis wasm memory: weights ${mib(weights)}, activations of a forward pass ${mib(r.activations)}; `
+      + `at start ${mib(r.memoryStart)}, after load ${mib(r.memoryAfterLoad)} (${(r.memoryAfterLoad / weights).toFixed(2)}× `
+      + `the weights), peak after forward, projection, tiling and profile ${mib(r.memoryPeak)} `
+      + `(${ratio.toFixed(2)}× weights + activations; goal ≤ 1.5×: ${ratio <= 1.5 ? 'met' : 'not met'})`);
+  }
+  if (r.profile) {
+    const total = r.profile.nodes.reduce((a, n) => a + n.ms, 0);
+    const convs = r.profile.nodes.filter((n) => n.conv);
+    const convMs = convs.reduce((a, n) => a + n.ms, 0);
+    const convMacs = convs.reduce((a, n) => a + n.macs, 0);
+    console.log(`  per convolution (mean of the faster half of ${r.profile.runs.length} profiled passes; the nodes add up to `
+      + `${total.toFixed(d)} ms, convolutions ${convMs.toFixed(d)} ms = ${gflops(convMacs, convMs).toFixed(1)} GFLOP/s):`);
+    for (const n of convs) {
+      console.log(`    ${n.name.padEnd(28)} ${(n.macs / 1e6).toFixed(1).padStart(8)} M MACs ${n.ms.toFixed(3).padStart(9)} ms `
+        + `${gflops(n.macs, n.ms).toFixed(1).padStart(6)} GFLOP/s`);
+    }
+  }
+}
+
+// ---- GEMM micro-benchmark through the page's wasm (a worker with no model)
+
+if (!noGemm) {
+  const { sizes } = config.gemm;
+  const gemmRuns = runs(config.gemm.runs);
+  await b.page.goto(b.url);
+  const times = await b.page.evaluate(async ({ sizes, runs }) => {
+    const engine = new (await import('./engine.js')).Engine();
+    const r = await engine.call('bench', { sgemm: sizes.map((n) => [n, n, n]), runs });
+    engine.terminate();
+    return r.sgemm;
+  }, { sizes, runs: gemmRuns });
+  console.log(`\nsgemm through zfvis_core::ops::gemm::sgemm in Chromium (C = A·B, square; ${gemmRuns} samples of ≥ 20 ms each):`);
+  results.gemm = sizes.map((n, i) => {
+    const t = stats(times[i]);
+    const g = [gflops(n ** 3, t[0]), gflops(n ** 3, t[1])];
+    console.log(`  ${String(n).padStart(4)}: ${f3(t)} = ${g[0].toFixed(1)} GFLOP/s (best ${g[1].toFixed(1)})`);
+    return { n, ms: t, gflops: g };
+  });
+  const peak = Math.max(...results.gemm.map((x) => x.gflops[1]));
+  const large = Math.min(...results.gemm.filter((x) => x.n >= 512).map((x) => x.gflops[0]));
+  console.log(`  peak ${peak.toFixed(1)} GFLOP/s; slowest median at 512 and larger ${large.toFixed(1)} GFLOP/s `
+    + `(goal ≥ 32: ${large >= 32 ? 'met' : 'not met'})`);
+}
+
+const ortFiles = [...fetched].filter((p) => p.includes('onnxruntime-web')).map((p) => p.split('/').pop());
+console.log(`\nonnxruntime-web files fetched, all from 127.0.0.1: ${ortFiles.join(', ') || 'none'}`);
+console.log(`requests outside 127.0.0.1: ${refused.length ? `${refused.length}, refused: ${refused.join(', ')}` : 'none'}`);
+results.refused = refused;
+results.ortFiles = ortFiles;
 await b.close();
+if (b.errors.length) console.log(`browser errors: ${b.errors.join('; ')}`);
+if (jsonOut) {
+  mkdirSync(dirname(jsonOut), { recursive: true });
+  writeFileSync(jsonOut, JSON.stringify(results, null, 1));
+}
