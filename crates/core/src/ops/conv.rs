@@ -1,9 +1,12 @@
-//! 2-D convolution as im2col + GEMM.
+//! 2-D convolution as a GEMM over the unfolded input (im2col), the unfolding done while the GEMM packs
+//! its B blocks, so no im2col matrix is ever built; 1×1 convolutions multiply the input directly, and
+//! depthwise ones (one input channel per group) run as a direct convolution.
 
+use super::gemm::{gemm, gemm_packed, MatRef, PackB, PackedA};
 use super::{contiguous, fmt_shape, nchw, tensor};
 use crate::{bail, Result, Tensor};
-use ndarray::linalg::general_mat_mul;
-use ndarray::{ArrayView2, ArrayViewMut2};
+use std::borrow::Cow;
+use std::sync::{Arc, OnceLock};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Conv {
@@ -16,6 +19,48 @@ pub struct Conv {
     pub dilation: [usize; 2],
     pub group: usize,
     pub bias: bool,
+    /// The weights packed for the GEMM, filled on first use.
+    pub packed: PackCache,
+}
+
+/// Packed weights (one [`PackedA`] per group), made once and kept with a fingerprint of the weights
+/// they came from: other weights are never mistaken for them, they are only packed again.
+#[derive(Clone, Default)]
+pub struct PackCache(OnceLock<Arc<(u64, Vec<PackedA>)>>);
+
+impl PackCache {
+    fn get(&self, weights: &[f32], pack: impl Fn() -> Vec<PackedA>) -> Cow<'_, [PackedA]> {
+        let key = fingerprint(weights);
+        match self.0.get_or_init(|| Arc::new((key, pack()))) {
+            cached if cached.0 == key => Cow::Borrowed(&cached.1),
+            _ => Cow::Owned(pack()),
+        }
+    }
+}
+
+impl PartialEq for PackCache {
+    /// A cache never makes two layers differ.
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl std::fmt::Debug for PackCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let bytes: usize = self.0.get().map_or(0, |c| c.1.iter().map(PackedA::size).sum());
+        write!(f, "PackCache({bytes} bytes)")
+    }
+}
+
+/// A 64-bit hash of every value's bits, in eight lanes the compiler vectorises.
+fn fingerprint(w: &[f32]) -> u64 {
+    let mut h = [0x811c_9dc5u32; 8];
+    for chunk in w.chunks(8) {
+        for (h, v) in h.iter_mut().zip(chunk) {
+            *h = (*h ^ v.to_bits()).wrapping_mul(0x0100_0193) ^ (*h >> 15);
+        }
+    }
+    h.iter().fold(w.len() as u64, |acc, &x| (acc.rotate_left(29) ^ x as u64).wrapping_mul(0x0000_0100_0000_01b3))
 }
 
 /// Output length of a strided, padded, dilated window over `len` (floor rounding).
@@ -82,8 +127,7 @@ impl Conv {
         let out_shape = self.output_shape(x.shape())?;
         let [n, c, h, w] = nchw(x.shape())?;
         let [_, m, oh, ow] = [out_shape[0], out_shape[1], out_shape[2], out_shape[3]];
-        let g = self.group;
-        let (cg, mg) = (c / g, m / g);
+        let (cg, mg) = (c / self.group, m / self.group);
         let k = cg * self.kernel[0] * self.kernel[1];
         let weight = contiguous(&weights[0]);
         if weight.len() != m * k {
@@ -99,66 +143,199 @@ impl Conv {
         }
         let xs = contiguous(x);
         let mut out = vec![0f32; n * m * oh * ow];
-        let pointwise = self.kernel == [1, 1] && self.stride == [1, 1] && self.pads == [0; 4];
-        let mut col = if pointwise { Vec::new() } else { vec![0f32; k * oh * ow] };
-        for b in 0..n {
-            for gi in 0..g {
-                let plane = &xs[(b * c + gi * cg) * h * w..(b * c + (gi + 1) * cg) * h * w];
-                let cols: &[f32] = if pointwise {
-                    plane
-                } else {
-                    self.im2col(plane, cg, h, w, oh, ow, &mut col);
-                    &col
-                };
-                let a = ArrayView2::from_shape((mg, k), &weight[gi * mg * k..(gi + 1) * mg * k]).unwrap();
-                let bm = ArrayView2::from_shape((k, oh * ow), cols).unwrap();
-                let start = (b * m + gi * mg) * oh * ow;
-                let mut cm = ArrayViewMut2::from_shape((mg, oh * ow), &mut out[start..start + mg * oh * ow]).unwrap();
-                general_mat_mul(1.0, &a, &bm, 0.0, &mut cm);
+        // The bias goes in first; the GEMM adds onto it.
+        let bias = self.bias.then(|| contiguous(&weights[1]));
+        for (oc, plane) in out.chunks_exact_mut(oh * ow).enumerate() {
+            plane.fill(bias.as_ref().map_or(0.0, |b| b[oc % m]));
+        }
+        let geo = Geometry { conv: self, cg, h, w, oh, ow };
+        if cg == 1 && self.group > 1 {
+            for (b, o) in out.chunks_exact_mut(m * oh * ow).enumerate() {
+                geo.depthwise(&xs[b * c * h * w..(b + 1) * c * h * w], &weight, mg, o);
             }
-            if self.bias {
-                let bias = contiguous(&weights[1]);
-                for (oc, bv) in bias.iter().enumerate() {
-                    let s = (b * m + oc) * oh * ow;
-                    out[s..s + oh * ow].iter_mut().for_each(|v| *v += bv);
+            return Ok(tensor(&out_shape, out));
+        }
+        let packs = self
+            .packed
+            .get(&weight, || weight.chunks_exact(mg * k).map(|wg| PackedA::new(MatRef::new(wg, mg, k))).collect());
+        for b in 0..n {
+            for (gi, a) in packs.iter().enumerate() {
+                let plane = &xs[(b * c + gi * cg) * h * w..(b * c + (gi + 1) * cg) * h * w];
+                let start = (b * m + gi * mg) * oh * ow;
+                let dst = &mut out[start..start + mg * oh * ow];
+                if geo.pointwise() {
+                    gemm_packed(a, &MatRef::new(plane, cg, h * w), dst, oh * ow, true);
+                } else {
+                    gemm_packed(a, &Unfolded { geo, x: plane }, dst, oh * ow, true);
                 }
             }
         }
         Ok(tensor(&out_shape, out))
     }
+}
 
-    /// Unfolds one group's input planes into a (cg·kh·kw) × (oh·ow) matrix.
-    #[allow(clippy::too_many_arguments)]
-    fn im2col(&self, x: &[f32], cg: usize, h: usize, w: usize, oh: usize, ow: usize, col: &mut [f32]) {
-        let [kh, kw] = self.kernel;
-        let [sh, sw] = self.stride;
-        let [dh, dw] = self.dilation;
-        let (pt, pl) = (self.pads[0] as isize, self.pads[1] as isize);
-        let mut row = 0;
-        for ci in 0..cg {
-            let plane = &x[ci * h * w..(ci + 1) * h * w];
-            for ki in 0..kh {
-                for kj in 0..kw {
-                    let dst = &mut col[row * oh * ow..(row + 1) * oh * ow];
-                    for oy in 0..oh {
-                        let iy = (oy * sh + ki * dh) as isize - pt;
-                        let line = &mut dst[oy * ow..(oy + 1) * ow];
-                        if iy < 0 || iy >= h as isize {
-                            line.fill(0.0);
-                            continue;
-                        }
-                        let src = &plane[iy as usize * w..(iy as usize + 1) * w];
-                        for (ox, d) in line.iter_mut().enumerate() {
-                            let ix = (ox * sw + kj * dw) as isize - pl;
-                            *d = if ix >= 0 && ix < w as isize { src[ix as usize] } else { 0.0 };
+/// One group's sizes: what maps an output position and a weight tap to an input pixel.
+#[derive(Clone, Copy)]
+struct Geometry<'a> {
+    conv: &'a Conv,
+    cg: usize,
+    h: usize,
+    w: usize,
+    oh: usize,
+    ow: usize,
+}
+
+impl Geometry<'_> {
+    /// 1×1, stride 1, no padding: the input planes are already the unfolded matrix.
+    fn pointwise(&self) -> bool {
+        let c = self.conv;
+        c.kernel == [1, 1] && c.stride == [1, 1] && c.pads == [0; 4]
+    }
+
+    /// Row `kk` of the unfolded matrix as (input channel, kernel row, kernel column).
+    fn tap(&self, kk: usize) -> (usize, usize, usize) {
+        let [kh, kw] = self.conv.kernel;
+        (kk / (kh * kw), kk % (kh * kw) / kw, kk % kw)
+    }
+
+    /// The input row that output row `oy` reads through kernel row `ki`, if inside the image.
+    fn input_row(&self, oy: usize, ki: usize) -> Option<usize> {
+        let iy = (oy * self.conv.stride[0] + ki * self.conv.dilation[0]) as isize - self.conv.pads[0] as isize;
+        (0..self.h as isize).contains(&iy).then_some(iy as usize)
+    }
+
+    /// Of `run` outputs from column `ox` through kernel column `kj`: the range whose input column is
+    /// inside the image, and the input column of the first of them.
+    fn columns(&self, ox: usize, kj: usize, run: usize) -> (std::ops::Range<usize>, usize) {
+        let sw = self.conv.stride[1] as isize;
+        let first = (ox as isize) * sw + (kj * self.conv.dilation[1]) as isize - self.conv.pads[1] as isize;
+        let lo = if first >= 0 { 0 } else { (-first + sw - 1) / sw };
+        let hi = ((self.w as isize - first + sw - 1).div_euclid(sw).max(0) as usize).min(run);
+        match lo as usize {
+            lo if lo < hi => (lo..hi, (first + lo as isize * sw) as usize),
+            _ => (0..0, 0),
+        }
+    }
+
+    /// Runs `f(output row, first output column, output slice range)` over the output positions
+    /// `n0..n0 + len`, one output row at a time.
+    fn rows(&self, n0: usize, len: usize, mut f: impl FnMut(usize, usize, std::ops::Range<usize>)) {
+        let (mut oy, mut ox, mut at) = (n0 / self.ow, n0 % self.ow, 0);
+        while at < len {
+            let run = (self.ow - ox).min(len - at);
+            f(oy, ox, at..at + run);
+            at += run;
+            ox = 0;
+            oy += 1;
+        }
+    }
+}
+
+/// A group's input seen as its im2col matrix ((cg·kh·kw) × (oh·ow)) without building it.
+struct Unfolded<'a> {
+    geo: Geometry<'a>,
+    x: &'a [f32],
+}
+
+impl PackB for Unfolded<'_> {
+    fn k(&self) -> usize {
+        self.geo.cg * self.geo.conv.kernel[0] * self.geo.conv.kernel[1]
+    }
+
+    fn n(&self) -> usize {
+        self.geo.oh * self.geo.ow
+    }
+
+    fn row<'s>(&'s self, kk: usize, n0: usize, line: &'s mut [f32]) -> &'s [f32] {
+        let g = &self.geo;
+        let (ci, ki, kj) = g.tap(kk);
+        let plane = &self.x[ci * g.h * g.w..(ci + 1) * g.h * g.w];
+        let sw = g.conv.stride[1];
+        g.rows(n0, line.len(), |oy, ox, span| {
+            let seg = &mut line[span];
+            let Some(iy) = g.input_row(oy, ki) else { return seg.fill(0.0) };
+            let src = &plane[iy * g.w..(iy + 1) * g.w];
+            let (inside, start) = g.columns(ox, kj, seg.len());
+            seg[..inside.start].fill(0.0);
+            seg[inside.end..].fill(0.0);
+            let seg = &mut seg[inside.clone()];
+            if sw == 1 {
+                seg.copy_from_slice(&src[start..start + seg.len()]);
+            } else {
+                seg.iter_mut().zip(src[start..].iter().step_by(sw)).for_each(|(d, v)| *d = *v);
+            }
+        });
+        line
+    }
+}
+
+impl Geometry<'_> {
+    /// Adds row `kk` of an unfolded-matrix gradient (columns `n0..`) back onto the input planes `x`.
+    fn fold_row(&self, kk: usize, n0: usize, row: &[f32], x: &mut [f32]) {
+        let (ci, ki, kj) = self.tap(kk);
+        let plane = &mut x[ci * self.h * self.w..(ci + 1) * self.h * self.w];
+        let sw = self.conv.stride[1];
+        self.rows(n0, row.len(), |oy, ox, span| {
+            let Some(iy) = self.input_row(oy, ki) else { return };
+            let dst = &mut plane[iy * self.w..(iy + 1) * self.w];
+            let seg = &row[span];
+            let (inside, start) = self.columns(ox, kj, seg.len());
+            let dst = dst[start..].iter_mut().step_by(sw);
+            dst.zip(&seg[inside]).for_each(|(d, v)| *d += v);
+        });
+    }
+
+    /// Direct convolution for one input channel per group (`mg` outputs each), added onto `out`.
+    fn depthwise(&self, x: &[f32], weight: &[f32], mg: usize, out: &mut [f32]) {
+        let [kh, kw] = self.conv.kernel;
+        let sw = self.conv.stride[1];
+        for (oc, o) in out.chunks_exact_mut(self.oh * self.ow).enumerate() {
+            let plane = &x[oc / mg * self.h * self.w..(oc / mg + 1) * self.h * self.w];
+            let taps = &weight[oc * kh * kw..(oc + 1) * kh * kw];
+            for (oy, orow) in o.chunks_exact_mut(self.ow).enumerate() {
+                for ki in 0..kh {
+                    let Some(iy) = self.input_row(oy, ki) else { continue };
+                    let src = &plane[iy * self.w..(iy + 1) * self.w];
+                    for kj in 0..kw {
+                        let t = taps[ki * kw + kj];
+                        let (inside, start) = self.columns(0, kj, self.ow);
+                        let dst = &mut orow[inside];
+                        if sw == 1 {
+                            dst.iter_mut().zip(&src[start..]).for_each(|(d, v)| *d += t * v);
+                        } else {
+                            dst.iter_mut().zip(src[start..].iter().step_by(sw)).for_each(|(d, v)| *d += t * v);
                         }
                     }
-                    row += 1;
+                }
+            }
+        }
+    }
+
+    /// The depthwise convolution's input gradient, added onto `dx`.
+    fn depthwise_backward(&self, g: &[f32], weight: &[f32], mg: usize, dx: &mut [f32]) {
+        let [kh, kw] = self.conv.kernel;
+        let sw = self.conv.stride[1];
+        for (oc, go) in g.chunks_exact(self.oh * self.ow).enumerate() {
+            let plane = &mut dx[oc / mg * self.h * self.w..(oc / mg + 1) * self.h * self.w];
+            let taps = &weight[oc * kh * kw..(oc + 1) * kh * kw];
+            for (oy, grow) in go.chunks_exact(self.ow).enumerate() {
+                for ki in 0..kh {
+                    let Some(iy) = self.input_row(oy, ki) else { continue };
+                    let dst = &mut plane[iy * self.w..(iy + 1) * self.w];
+                    for kj in 0..kw {
+                        let t = taps[ki * kw + kj];
+                        let (inside, start) = self.columns(0, kj, self.ow);
+                        let dst = dst[start..].iter_mut().step_by(sw);
+                        dst.zip(&grow[inside]).for_each(|(d, v)| *d += t * v);
+                    }
                 }
             }
         }
     }
 }
+
+/// Columns of the unfolded gradient computed at a time in the backward pass (bounds its buffer).
+const FOLD_VALUES: usize = 1 << 20;
 
 impl Conv {
     /// The gradient with respect to the input: a transposed convolution of `g` with the same filters.
@@ -166,56 +343,46 @@ impl Conv {
         let [n, c, h, w] = nchw(x_shape)?;
         let out = self.output_shape(x_shape)?;
         let (m, oh, ow) = (out[1], out[2], out[3]);
-        let grp = self.group;
-        let (cg, mg) = (c / grp, m / grp);
+        let (cg, mg) = (c / self.group, m / self.group);
         let k = cg * self.kernel[0] * self.kernel[1];
         let weight = contiguous(&weights[0]);
         let gs = contiguous(g);
         let mut dx = vec![0f32; n * c * h * w];
-        let mut col = vec![0f32; k * oh * ow];
+        let geo = Geometry { conv: self, cg, h, w, oh, ow };
+        let np = oh * ow;
         for b in 0..n {
-            for gi in 0..grp {
-                let a = ArrayView2::from_shape((mg, k), &weight[gi * mg * k..(gi + 1) * mg * k]).unwrap();
-                let start = (b * m + gi * mg) * oh * ow;
-                let gm = ArrayView2::from_shape((mg, oh * ow), &gs[start..start + mg * oh * ow]).unwrap();
-                let mut cm = ArrayViewMut2::from_shape((k, oh * ow), &mut col[..]).unwrap();
-                general_mat_mul(1.0, &a.t(), &gm, 0.0, &mut cm);
-                let plane = &mut dx[(b * c + gi * cg) * h * w..(b * c + (gi + 1) * cg) * h * w];
-                self.col2im(&col, cg, h, w, oh, ow, plane);
+            let dxb = &mut dx[b * c * h * w..(b + 1) * c * h * w];
+            let gb = &gs[b * m * np..(b + 1) * m * np];
+            if cg == 1 && self.group > 1 {
+                geo.depthwise_backward(gb, &weight, mg, dxb);
+                continue;
+            }
+            for gi in 0..self.group {
+                let wt = MatRef::new(&weight[gi * mg * k..(gi + 1) * mg * k], mg, k).t();
+                let gg = &gb[gi * mg * np..(gi + 1) * mg * np];
+                let plane = &mut dxb[gi * cg * h * w..(gi + 1) * cg * h * w];
+                if geo.pointwise() {
+                    gemm(wt, &MatRef::new(gg, mg, np), plane, np, false);
+                    continue;
+                }
+                // Wᵀ·g a block of columns at a time, each folded back before the next.
+                let cols = (FOLD_VALUES / k).clamp(1, np);
+                super::gemm::with_scratch(&FOLD, k * cols, |col| {
+                    for n0 in (0..np).step_by(cols) {
+                        let nb = cols.min(np - n0);
+                        let gm = MatRef { data: &gg[n0..], rows: mg, cols: nb, rs: np, cs: 1 };
+                        gemm(wt, &gm, &mut col[..k * nb], nb, false);
+                        for (kk, row) in col[..k * nb].chunks_exact(nb).enumerate() {
+                            geo.fold_row(kk, n0, row, plane);
+                        }
+                    }
+                });
             }
         }
         Ok(tensor(x_shape, dx))
     }
+}
 
-    /// Adds a (cg·kh·kw) × (oh·ow) matrix back onto the input planes it was unfolded from.
-    #[allow(clippy::too_many_arguments)]
-    fn col2im(&self, col: &[f32], cg: usize, h: usize, w: usize, oh: usize, ow: usize, x: &mut [f32]) {
-        let [kh, kw] = self.kernel;
-        let [sh, sw] = self.stride;
-        let [dh, dw] = self.dilation;
-        let (pt, pl) = (self.pads[0] as isize, self.pads[1] as isize);
-        let mut row = 0;
-        for ci in 0..cg {
-            let plane = &mut x[ci * h * w..(ci + 1) * h * w];
-            for ki in 0..kh {
-                for kj in 0..kw {
-                    let src = &col[row * oh * ow..(row + 1) * oh * ow];
-                    for oy in 0..oh {
-                        let iy = (oy * sh + ki * dh) as isize - pt;
-                        if iy < 0 || iy >= h as isize {
-                            continue;
-                        }
-                        let line = &mut plane[iy as usize * w..(iy as usize + 1) * w];
-                        for (ox, v) in src[oy * ow..(oy + 1) * ow].iter().enumerate() {
-                            let ix = (ox * sw + kj * dw) as isize - pl;
-                            if ix >= 0 && ix < w as isize {
-                                line[ix as usize] += v;
-                            }
-                        }
-                    }
-                    row += 1;
-                }
-            }
-        }
-    }
+thread_local! {
+    static FOLD: std::cell::Cell<Vec<f32>> = const { std::cell::Cell::new(Vec::new()) };
 }

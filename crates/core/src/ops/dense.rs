@@ -1,10 +1,9 @@
 //! InnerProduct (fully connected): y = x · Wᵀ + b over the axes from `axis` on.
 
 use super::binary::broadcast_shape;
+use super::gemm::{gemm, MatRef};
 use super::{contiguous, fmt_shape, tensor};
 use crate::{bail, Result, Tensor};
-use ndarray::linalg::general_mat_mul;
-use ndarray::{ArrayView2, ArrayViewMut2};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct InnerProduct {
@@ -57,29 +56,21 @@ impl InnerProduct {
         let n = self.num_output;
         let xs = contiguous(x);
         let ws = contiguous(&weights[0]);
-        let a = ArrayView2::from_shape((m, k), &xs[..]).unwrap();
-        let w = if self.transpose {
-            ArrayView2::from_shape((k, n), &ws[..]).unwrap()
-        } else {
-            ArrayView2::from_shape((n, k), &ws[..]).unwrap().reversed_axes()
-        };
         let mut out = vec![0f32; m * n];
+        if self.bias {
+            let b = contiguous(&weights[1]);
+            out.chunks_mut(n).for_each(|row| row.copy_from_slice(&b));
+        }
         if m <= 4 && !self.transpose {
             // Few rows: dot products against the weight rows beat packing the whole weight matrix.
             for (row, x) in out.chunks_mut(n).zip(xs.chunks(k)) {
                 for (o, wr) in row.iter_mut().zip(ws.chunks(k)) {
-                    *o = dot(x, wr);
+                    *o += dot(x, wr);
                 }
             }
         } else {
-            let mut c = ArrayViewMut2::from_shape((m, n), &mut out[..]).unwrap();
-            general_mat_mul(1.0, &a, &w, 0.0, &mut c);
-        }
-        if self.bias {
-            let b = contiguous(&weights[1]);
-            for row in out.chunks_mut(n) {
-                row.iter_mut().zip(b.iter()).for_each(|(v, bv)| *v += bv);
-            }
+            let w = if self.transpose { MatRef::new(&ws, k, n) } else { MatRef::new(&ws, n, k).t() };
+            gemm(MatRef::new(&xs, m, k), &w, &mut out, n, true);
         }
         Ok(tensor(&shape, out))
     }
@@ -105,15 +96,9 @@ impl InnerProduct {
         let n = self.num_output;
         let gs = contiguous(g);
         let ws = contiguous(&weights[0]);
-        let gm = ArrayView2::from_shape((m, n), &gs[..]).unwrap();
-        let w = if self.transpose {
-            ArrayView2::from_shape((k, n), &ws[..]).unwrap().reversed_axes()
-        } else {
-            ArrayView2::from_shape((n, k), &ws[..]).unwrap()
-        };
+        let w = if self.transpose { MatRef::new(&ws, k, n).t() } else { MatRef::new(&ws, n, k) };
         let mut dx = vec![0f32; m * k];
-        let mut c = ArrayViewMut2::from_shape((m, k), &mut dx[..]).unwrap();
-        general_mat_mul(1.0, &gm, &w, 0.0, &mut c);
+        gemm(MatRef::new(&gs, m, n), &w, &mut dx, k, false);
         Ok(tensor(x_shape, dx))
     }
 }
@@ -193,12 +178,13 @@ fn matrix_index(batch: &[usize], own: &[usize]) -> Vec<usize> {
         .collect()
 }
 
-fn view(data: &[f32], rows: usize, cols: usize, at: usize) -> ArrayView2<'_, f32> {
-    ArrayView2::from_shape((rows, cols), &data[at * rows * cols..(at + 1) * rows * cols]).unwrap()
+/// Matrix `at` of a stack of rows×cols matrices.
+fn view(data: &[f32], rows: usize, cols: usize, at: usize) -> MatRef<'_> {
+    MatRef::new(&data[at * rows * cols..(at + 1) * rows * cols], rows, cols)
 }
 
-fn view_mut(data: &mut [f32], rows: usize, cols: usize, at: usize) -> ArrayViewMut2<'_, f32> {
-    ArrayViewMut2::from_shape((rows, cols), &mut data[at * rows * cols..(at + 1) * rows * cols]).unwrap()
+fn view_mut(data: &mut [f32], rows: usize, cols: usize, at: usize) -> &mut [f32] {
+    &mut data[at * rows * cols..(at + 1) * rows * cols]
 }
 
 impl MatMul {
@@ -229,10 +215,10 @@ impl MatMul {
         let mut out = vec![0f32; p.a_index.len() * m * n];
         if p.folds() {
             let rows = p.a_index.len() * m;
-            general_mat_mul(1.0, &view(&xa, rows, k, 0), &view(&xb, k, n, 0), 0.0, &mut view_mut(&mut out, rows, n, 0));
+            gemm(view(&xa, rows, k, 0), &view(&xb, k, n, 0), &mut out, n, false);
         } else {
             for (j, (&ia, &ib)) in p.a_index.iter().zip(&p.b_index).enumerate() {
-                general_mat_mul(1.0, &view(&xa, m, k, ia), &view(&xb, k, n, ib), 0.0, &mut view_mut(&mut out, m, n, j));
+                gemm(view(&xa, m, k, ia), &view(&xb, k, n, ib), view_mut(&mut out, m, n, j), n, false);
             }
         }
         Ok(tensor(&p.out, out))
@@ -251,19 +237,19 @@ impl MatMul {
             let rows = p.a_index.len() * m;
             let gm = view(&gs, rows, n, 0);
             if want_a {
-                general_mat_mul(1.0, &gm, &view(&xb, k, n, 0).t(), 0.0, &mut view_mut(&mut da, rows, k, 0));
+                gemm(gm, &view(&xb, k, n, 0).t(), &mut da, k, false);
             }
             if want_b {
-                general_mat_mul(1.0, &view(&xa, rows, k, 0).t(), &gm, 0.0, &mut view_mut(&mut db, k, n, 0));
+                gemm(view(&xa, rows, k, 0).t(), &gm, &mut db, n, false);
             }
         } else {
             for (j, (&ia, &ib)) in p.a_index.iter().zip(&p.b_index).enumerate() {
                 let gm = view(&gs, m, n, j);
                 if want_a {
-                    general_mat_mul(1.0, &gm, &view(&xb, k, n, ib).t(), 1.0, &mut view_mut(&mut da, m, k, ia));
+                    gemm(gm, &view(&xb, k, n, ib).t(), view_mut(&mut da, m, k, ia), k, true);
                 }
                 if want_b {
-                    general_mat_mul(1.0, &view(&xa, m, k, ia).t(), &gm, 1.0, &mut view_mut(&mut db, k, n, ib));
+                    gemm(view(&xa, m, k, ia).t(), &gm, view_mut(&mut db, k, n, ib), n, true);
                 }
             }
         }
@@ -315,19 +301,19 @@ impl Gemm {
         Ok(vec![m, n])
     }
 
-    fn a_view<'a>(&self, data: &'a [f32], m: usize, k: usize) -> ArrayView2<'a, f32> {
+    fn a_view<'a>(&self, data: &'a [f32], m: usize, k: usize) -> MatRef<'a> {
         if self.trans_a {
-            ArrayView2::from_shape((k, m), data).unwrap().reversed_axes()
+            MatRef::new(data, k, m).t()
         } else {
-            ArrayView2::from_shape((m, k), data).unwrap()
+            MatRef::new(data, m, k)
         }
     }
 
-    fn b_view<'a>(&self, data: &'a [f32], k: usize, n: usize) -> ArrayView2<'a, f32> {
+    fn b_view<'a>(&self, data: &'a [f32], k: usize, n: usize) -> MatRef<'a> {
         if self.trans_b {
-            ArrayView2::from_shape((n, k), data).unwrap().reversed_axes()
+            MatRef::new(data, n, k).t()
         } else {
-            ArrayView2::from_shape((k, n), data).unwrap()
+            MatRef::new(data, k, n)
         }
     }
 
@@ -335,12 +321,15 @@ impl Gemm {
         let shape = self.output_shape(x.shape(), weights)?;
         let (m, k, n) = self.dims(x.shape(), weights[0].shape())?;
         let (xs, ws) = (contiguous(x), contiguous(&weights[0]));
-        let mut out = match weights.get(1) {
-            Some(c) => c.broadcast(ndarray::IxDyn(&shape)).unwrap().mapv(|v| self.beta * v).into_raw_vec_and_offset().0,
-            None => vec![0f32; m * n],
-        };
-        let mut c = ArrayViewMut2::from_shape((m, n), &mut out[..]).unwrap();
-        general_mat_mul(self.alpha, &self.a_view(&xs, m, k), &self.b_view(&ws, k, n), 1.0, &mut c);
+        let mut out = vec![0f32; m * n];
+        gemm(self.a_view(&xs, m, k), &self.b_view(&ws, k, n), &mut out, n, false);
+        if self.alpha != 1.0 {
+            out.iter_mut().for_each(|v| *v *= self.alpha);
+        }
+        if let Some(c) = weights.get(1) {
+            let c = c.broadcast(ndarray::IxDyn(&shape)).unwrap();
+            out.iter_mut().zip(c.iter()).for_each(|(v, c)| *v += self.beta * c);
+        }
         Ok(tensor(&shape, out))
     }
 
@@ -349,14 +338,15 @@ impl Gemm {
         let (m, k, n) = self.dims(x_shape, weights[0].shape())?;
         let (gs, ws) = (contiguous(g), contiguous(&weights[0]));
         let mut dx = vec![0f32; m * k];
-        let gm = ArrayView2::from_shape((m, n), &gs[..]).unwrap();
+        let gm = MatRef::new(&gs, m, n);
         let b = self.b_view(&ws, k, n);
         if self.trans_a {
-            let mut c = ArrayViewMut2::from_shape((k, m), &mut dx[..]).unwrap();
-            general_mat_mul(self.alpha, &b, &gm.t(), 0.0, &mut c);
+            gemm(b, &gm.t(), &mut dx, m, false);
         } else {
-            let mut c = ArrayViewMut2::from_shape((m, k), &mut dx[..]).unwrap();
-            general_mat_mul(self.alpha, &gm, &b.t(), 0.0, &mut c);
+            gemm(gm, &b.t(), &mut dx, k, false);
+        }
+        if self.alpha != 1.0 {
+            dx.iter_mut().for_each(|v| *v *= self.alpha);
         }
         Ok(tensor(x_shape, dx))
     }

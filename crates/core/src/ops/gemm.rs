@@ -1,10 +1,260 @@
 //! Single-precision matrix multiply: the kernel behind convolutions and fully connected layers.
+//!
+//! A packed, cache-blocked GEMM in the usual three levels: A is packed into panels of [`MR`] rows over
+//! all of K (weights once, at first use: [`PackedA`]); B is packed block by block (KC×NC) into panels of
+//! [`NR`] columns, straight from its source ([`PackB`]: a strided matrix, or a convolution's input
+//! unfolded on the fly); a micro-kernel keeps an MR×NR tile of C in registers.
+
+pub mod kernel;
+
+use std::cell::Cell;
+use std::thread::LocalKey;
+
+pub use kernel::{MR, NR};
+
+/// Depth of one packed block: a B panel (KC×NR) stays in L1.
+const KC: usize = 256;
+/// Rows of A per block (a multiple of MR): an A block (MC×KC) stays in L2.
+const MC: usize = 96;
+/// Columns of B per block (a multiple of NR).
+const NC: usize = 1024;
 
 /// C (m×n) = A (m×k) · B (k×n), all row-major and contiguous; C is overwritten.
 pub fn sgemm(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], c: &mut [f32]) {
     assert!(a.len() == m * k && b.len() == k * n && c.len() == m * n, "sgemm operand sizes");
-    let a = ndarray::ArrayView2::from_shape((m, k), a).expect("checked");
-    let b = ndarray::ArrayView2::from_shape((k, n), b).expect("checked");
-    let mut c = ndarray::ArrayViewMut2::from_shape((m, n), c).expect("checked");
-    ndarray::linalg::general_mat_mul(1.0, &a, &b, 0.0, &mut c);
+    gemm(MatRef::new(a, m, k), &MatRef::new(b, k, n), c, n, false);
+}
+
+/// A read-only matrix: element (i, j) is `data[i * rs + j * cs]`.
+#[derive(Debug, Clone, Copy)]
+pub struct MatRef<'a> {
+    pub data: &'a [f32],
+    pub rows: usize,
+    pub cols: usize,
+    pub rs: usize,
+    pub cs: usize,
+}
+
+impl<'a> MatRef<'a> {
+    /// A row-major rows×cols matrix.
+    pub fn new(data: &'a [f32], rows: usize, cols: usize) -> Self {
+        assert!(data.len() >= rows * cols, "matrix data too short");
+        MatRef { data, rows, cols, rs: cols, cs: 1 }
+    }
+
+    pub fn t(self) -> Self {
+        MatRef { rows: self.cols, cols: self.rows, rs: self.cs, cs: self.rs, ..self }
+    }
+
+    fn at(&self, i: usize, j: usize) -> f32 {
+        self.data[i * self.rs + j * self.cs]
+    }
+}
+
+/// A source of B for the GEMM: k×n values, handed out one row segment at a time.
+pub trait PackB {
+    fn k(&self) -> usize;
+    fn n(&self) -> usize;
+    /// Row `kk`, columns `n0..n0 + line.len()`: either filled into `line` or borrowed from the source.
+    fn row<'s>(&'s self, kk: usize, n0: usize, line: &'s mut [f32]) -> &'s [f32];
+}
+
+impl PackB for MatRef<'_> {
+    fn k(&self) -> usize {
+        self.rows
+    }
+
+    fn n(&self) -> usize {
+        self.cols
+    }
+
+    fn row<'s>(&'s self, kk: usize, n0: usize, line: &'s mut [f32]) -> &'s [f32] {
+        let start = kk * self.rs + n0 * self.cs;
+        if self.cs == 1 {
+            return &self.data[start..start + line.len()];
+        }
+        for (j, v) in line.iter_mut().enumerate() {
+            *v = self.data[start + j * self.cs];
+        }
+        line
+    }
+}
+
+/// A packed into panels of MR rows over all of K: panel p holds rows p·MR.. as `data[(p·k + kk)·MR + r]`,
+/// rows past `m` zero.
+#[derive(Debug, Clone, Default)]
+pub struct PackedA {
+    pub m: usize,
+    pub k: usize,
+    data: Vec<f32>,
+}
+
+impl PackedA {
+    pub fn new(a: MatRef) -> Self {
+        Self::pack_into(a, Vec::new())
+    }
+
+    /// Packs `a` reusing `buf`'s allocation.
+    fn pack_into(a: MatRef, mut buf: Vec<f32>) -> Self {
+        let (m, k) = (a.rows, a.cols);
+        buf.clear();
+        buf.resize(m.div_ceil(MR) * k * MR, 0.0);
+        for (p, panel) in buf.chunks_exact_mut(k * MR).enumerate() {
+            for r in 0..MR.min(m - p * MR) {
+                let i = p * MR + r;
+                for (kk, v) in panel.iter_mut().skip(r).step_by(MR).enumerate() {
+                    *v = a.at(i, kk);
+                }
+            }
+        }
+        PackedA { m, k, data: buf }
+    }
+
+    /// Rows `p·MR..` at depths `k0..k0 + kc`.
+    fn panel(&self, p: usize, k0: usize, kc: usize) -> &[f32] {
+        let start = (p * self.k + k0) * MR;
+        &self.data[start..start + kc * MR]
+    }
+
+    /// Bytes held.
+    pub fn size(&self) -> usize {
+        self.data.len() * 4
+    }
+}
+
+thread_local! {
+    static SCRATCH_A: Cell<Vec<f32>> = const { Cell::new(Vec::new()) };
+    static SCRATCH_B: Cell<Vec<f32>> = const { Cell::new(Vec::new()) };
+    static SCRATCH_LINE: Cell<Vec<f32>> = const { Cell::new(Vec::new()) };
+}
+
+/// Runs `f` on a thread-local buffer of at least `len` values (contents unspecified), kept for the next call.
+pub(crate) fn with_scratch<R>(
+    slot: &'static LocalKey<Cell<Vec<f32>>>,
+    len: usize,
+    f: impl FnOnce(&mut [f32]) -> R,
+) -> R {
+    let mut buf = slot.take();
+    if buf.len() < len {
+        buf.resize(len, 0.0);
+    }
+    let r = f(&mut buf[..len]);
+    slot.set(buf);
+    r
+}
+
+/// C (m×n, rows `ldc` apart) = A·B, or C += A·B with `accumulate`.
+pub fn gemm(a: MatRef, b: &impl PackB, c: &mut [f32], ldc: usize, accumulate: bool) {
+    let (m, k, n) = (a.rows, a.cols, b.n());
+    assert_eq!(k, b.k(), "gemm inner dimensions");
+    if m == 0 || n == 0 {
+        return;
+    }
+    if m <= 2 && k > 0 {
+        return small_m(a, b, c, ldc, accumulate);
+    }
+    let buf = SCRATCH_A.take();
+    let packed = PackedA::pack_into(a, buf);
+    gemm_packed(&packed, b, c, ldc, accumulate);
+    SCRATCH_A.set(packed.data);
+}
+
+/// A few rows of C as sums of B's rows (no packing: B is read once).
+fn small_m(a: MatRef, b: &impl PackB, c: &mut [f32], ldc: usize, accumulate: bool) {
+    let n = b.n();
+    with_scratch(&SCRATCH_LINE, n, |line| {
+        for i in 0..a.rows {
+            let row = &mut c[i * ldc..i * ldc + n];
+            if !accumulate {
+                row.fill(0.0);
+            }
+            for kk in 0..a.cols {
+                let s = a.at(i, kk);
+                for (o, v) in row.iter_mut().zip(b.row(kk, 0, line)) {
+                    *o += s * v;
+                }
+            }
+        }
+    });
+}
+
+/// C (m×n, rows `ldc` apart) = A·B, or C += A·B with `accumulate`, with A packed beforehand.
+pub fn gemm_packed(a: &PackedA, b: &impl PackB, c: &mut [f32], ldc: usize, accumulate: bool) {
+    let (m, k, n) = (a.m, a.k, b.n());
+    assert_eq!(k, b.k(), "gemm inner dimensions");
+    assert!(m == 0 || n == 0 || c.len() >= (m - 1) * ldc + n, "gemm output too short");
+    if m == 0 || n == 0 {
+        return;
+    }
+    if k == 0 {
+        if !accumulate {
+            (0..m).for_each(|i| c[i * ldc..i * ldc + n].fill(0.0));
+        }
+        return;
+    }
+    // Even depth blocks: 300 is 150 + 150 rather than 256 + 44.
+    let kc_max = k.div_ceil(k.div_ceil(KC));
+    let nc_max = NC.min(n.next_multiple_of(NR));
+    with_scratch(&SCRATCH_B, kc_max * nc_max, |bbuf| {
+        with_scratch(&SCRATCH_LINE, nc_max, |line| {
+            for jc in (0..n).step_by(nc_max) {
+                let nc = nc_max.min(n - jc);
+                for pc in (0..k).step_by(kc_max) {
+                    let kc = kc_max.min(k - pc);
+                    let bpack = &mut bbuf[..kc * nc.next_multiple_of(NR)];
+                    pack_b(b, pc, kc, jc, &mut line[..nc], bpack);
+                    let acc = accumulate || pc > 0;
+                    for ic in (0..m).step_by(MC) {
+                        let mc = MC.min(m - ic);
+                        for (q, bp) in bpack.chunks_exact(kc * NR).enumerate() {
+                            let j = jc + q * NR;
+                            for i in (ic..ic + mc).step_by(MR) {
+                                let ap = a.panel(i / MR, pc, kc);
+                                tile(ap, bp, kc, &mut c[i * ldc + j..], ldc, MR.min(m - i), NR.min(n - j), acc);
+                            }
+                        }
+                    }
+                }
+            }
+        })
+    });
+}
+
+/// Packs rows `k0..k0 + kc` and columns `n0..n0 + line.len()` of B into panels of NR columns,
+/// `dst[(q·kc + kk)·NR + j]`, columns past the end zero.
+fn pack_b(b: &impl PackB, k0: usize, kc: usize, n0: usize, line: &mut [f32], dst: &mut [f32]) {
+    let nc = line.len();
+    for kk in 0..kc {
+        let row = b.row(k0 + kk, n0, line);
+        for (q, src) in row.chunks(NR).enumerate() {
+            let d = &mut dst[(q * kc + kk) * NR..(q * kc + kk + 1) * NR];
+            if src.len() == NR {
+                d.copy_from_slice(src);
+            } else {
+                d[..src.len()].copy_from_slice(src);
+                d[src.len()..].fill(0.0);
+            }
+        }
+    }
+    debug_assert_eq!(dst.len(), kc * nc.next_multiple_of(NR));
+}
+
+/// One MR×NR tile of C (only `rows`×`cols` of it real); full tiles go straight to C.
+#[allow(clippy::too_many_arguments)]
+#[inline]
+fn tile(a: &[f32], b: &[f32], kc: usize, c: &mut [f32], ldc: usize, rows: usize, cols: usize, acc: bool) {
+    if rows == MR && cols == NR {
+        kernel::tile(kc, a, b, c, ldc, acc);
+        return;
+    }
+    let mut t = [0f32; MR * NR];
+    kernel::tile(kc, a, b, &mut t, NR, false);
+    for (i, tr) in t.chunks_exact(NR).take(rows).enumerate() {
+        let cr = &mut c[i * ldc..i * ldc + cols];
+        if acc {
+            cr.iter_mut().zip(tr).for_each(|(o, v)| *o += v);
+        } else {
+            cr.copy_from_slice(&tr[..cols]);
+        }
+    }
 }

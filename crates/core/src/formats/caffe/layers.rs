@@ -92,6 +92,7 @@ pub fn op_for(l: &LayerParameter) -> Result<Op> {
                 dilation: hw(&p.dilation, None, None, 1, "dilation", name)?,
                 group: p.group() as usize,
                 bias: p.bias_term(),
+                packed: Default::default(),
             })
         }
         "Pooling" => {

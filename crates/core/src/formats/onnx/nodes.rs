@@ -255,6 +255,7 @@ impl Reader {
             dilation,
             group: node.a.int("group", 1).max(1) as usize,
             bias: weights.len() > 1,
+            packed: Default::default(),
         });
         Ok((op, vec![first], weights))
     }
