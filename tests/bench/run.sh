@@ -3,9 +3,10 @@
 # worker path, same page, same ONNX files, alternating rounds) and against OpenCV dnn natively, on
 # cifar10_quick and LeNet (the Caffe fixtures exported to ONNX) and ZFNet-512, AlexNet and VGG-16 (seeded
 # random weights); per-convolution GFLOP/s, the GEMM micro-benchmark and peak wasm memory; then summary
-# tables with the issue's goals. About 10 minutes on the project's 2-core machine once built and the models
-# exist (the first run makes them: needs numpy, onnx, opencv-python-headless, onnxruntime, torch,
-# torchvision; about 2 minutes). Run nothing else meanwhile: the machine has 2 cores.
+# tables with the issue's goals. About 3.5 minutes on the project's 2-core machine once built and the models
+# exist; building adds about 5, making the models (first run only: needs numpy, onnx,
+# opencv-python-headless, onnxruntime, torch, torchvision) about 2. Run nothing else meanwhile: the machine
+# has 2 cores, and the load averages printed before and after show whether something else ran.
 # Usage: bash tests/bench/run.sh [--scale 0.5] [model name ...]   (names and run counts: tests/bench/models.json)
 set -euo pipefail
 cd "$(dirname "$0")/../.."

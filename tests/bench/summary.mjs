@@ -33,7 +33,8 @@ const goal = (what, ok) => goals.push(`${ok ? 'met    ' : 'NOT MET'}  ${what}`);
 console.log(`\n## Summary (${browser.date ?? new Date().toISOString().slice(0, 10)}; Chromium ${browser.chromium ?? '?'} headless, `
   + `onnxruntime-web ${browser.ort ?? '?'} wasm SIMD 1 thread; OpenCV dnn ${native.opencv ?? '?'} 1 thread; ${browser.cpu ?? native.cpu ?? ''}, ${cpus().length} cores)\n`);
 console.log('Batch 1, one thread, medians (min–max) per call. Chromium: the page\'s worker, alternating with onnxruntime-web in '
-  + 'the same page on the same ONNX file. Native: the release CLI, alternating with OpenCV dnn on the same file.\n');
+  + 'the same page on the same ONNX file (in brackets: the median of the two engines\' ratio within each round). '
+  + 'Native: the release CLI, alternating with OpenCV dnn on the same file.\n');
 
 const errors = [];
 for (const n of names) {
@@ -42,13 +43,14 @@ for (const n of names) {
   }
 }
 
-table(['model', 'MACs', 'zfvis in Chromium', 'onnxruntime-web', 'zfvis / ORT-web', 'zfvis native', 'OpenCV dnn native',
+table(['model', 'MACs', 'zfvis in Chromium', 'onnxruntime-web', 'zfvis / ORT-web (within a round)', 'zfvis native', 'OpenCV dnn native',
   'zfvis / OpenCV', 'Chromium / native'],
 names.map((n) => {
   const b = B[n] ?? {};
   const nat = N[n] ?? {};
   if (b.forward && b.ort) goal(`forward ≤ 0.8× onnxruntime-web in Chromium, ${label(n)}: ${ratio(b.forward, b.ort)}`, b.forward[0] <= 0.8 * b.ort[0]);
-  return [label(n), macs(n) ? si(macs(n)) : '–', ms(b.forward), ms(b.ort), ratio(b.forward, b.ort), ms(nat.forward),
+  const within = b.pairedRatio ? ` (${b.pairedRatio[0].toFixed(2)}×)` : '';
+  return [label(n), macs(n) ? si(macs(n)) : '–', ms(b.forward), ms(b.ort), ratio(b.forward, b.ort) + within, ms(nat.forward),
     ms(nat.opencv), ratio(nat.forward, nat.opencv), ratio(b.forward, nat.forward)];
 }));
 
