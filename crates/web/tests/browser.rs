@@ -96,6 +96,34 @@ mod with_fixtures {
     }
 
     #[wasm_bindgen_test]
+    fn bench_bindings_run_the_input_time_every_node_and_sgemm() {
+        let proto = shared!("fixtures/caffe/cifar10_quick/cifar10_quick.prototxt");
+        let weights = shared!("fixtures/caffe/cifar10_quick/cifar10_quick_iter_4000.caffemodel");
+        let mut m = zfvis_web::Model::load_caffe(proto, weights).unwrap();
+        let input = npy(shared!("reference/cifar10_quick_iter_4000/cat_0000/input.npy"));
+        let want = npy(shared!("reference/cifar10_quick_iter_4000/cat_0000/cv2_prob.npy"));
+        let out = m.set_bench_input(input.iter().copied().collect()).unwrap();
+        let err = out.iter().zip(want.iter()).fold(0f32, |e, (a, b)| e.max((a - b).abs()));
+        assert!(out.len() == 10 && err <= 1e-5, "prob differs from OpenCV's by {err}");
+        assert!(m.set_bench_input(vec![0.0; 7]).is_err(), "the input must have the model's size");
+        m.run_forward().unwrap();
+        m.run_projection("conv3").unwrap();
+        let p = m.profile_forward(3).unwrap();
+        let get = |v: &wasm_bindgen::JsValue, path: &[&str]| {
+            path.iter().fold(v.clone(), |v, k| js_sys::Reflect::get(&v, &(*k).into()).unwrap())
+        };
+        let nodes = js_sys::Array::from(&get(&p, &["nodes"]));
+        assert_eq!(nodes.length(), 12, "one time per layer");
+        let conv = nodes.iter().filter(|n| get(n, &["conv"]).as_bool() == Some(true)).count();
+        assert_eq!(conv, 3);
+        assert_eq!(get(&p, &["nodes", "0", "macs"]).as_f64(), Some(2_457_600.0));
+        assert!(nodes.iter().all(|n| get(&n, &["ms"]).as_f64().is_some_and(|t| t >= 0.0)));
+        assert_eq!(js_sys::Array::from(&get(&p, &["runs"])).length(), 3);
+        let t = zfvis_web::bench_sgemm(32, 16, 8, 2);
+        assert!(t.len() == 2 && t.iter().all(|&ms| ms > 0.0), "{t:?}");
+    }
+
+    #[wasm_bindgen_test]
     fn summary_carries_the_analysis() {
         let proto = shared!("fixtures/caffe/cifar10_quick/cifar10_quick.prototxt");
         let weights = shared!("fixtures/caffe/cifar10_quick/cifar10_quick_iter_4000.caffemodel");
