@@ -1,6 +1,6 @@
 //! The packed GEMM and the convolution fast paths (unfolding while packing, 1×1, grouped, depthwise,
-//! cached packed weights) against plain loops in f64, on seeded random shapes. Runs natively and, with
-//! `wasm-pack test --headless --chrome crates/core -- --test fast_paths`, on the wasm SIMD kernels.
+//! cached packed weights) against plain loops in f64, on seeded random shapes. Runs natively and in
+//! Chromium on the wasm kernels (the command in wasm_bench.rs, with `--test fast_paths`).
 
 use zfvis_core::ops::gemm::{gemm, gemm_packed, sgemm, MatRef, PackedA};
 use zfvis_core::ops::{Conv, Gemm, InnerProduct, MatMul};
@@ -143,7 +143,15 @@ fn random_conv(rng: &mut Rng) -> (Conv, [usize; 4]) {
         2 => rng.int(2, 3),
         _ => 0, // depthwise: one group per input channel
     };
-    let cg = if group == 0 { 1 } else { rng.int(1, 6) };
+    // Now and then enough channels for several depth blocks, and images wide enough for whole panels.
+    let large = group == 1 && rng.int(0, 3) == 0;
+    let cg = if group == 0 {
+        1
+    } else if large {
+        rng.int(20, 40)
+    } else {
+        rng.int(1, 6)
+    };
     let c = if group == 0 { rng.int(2, 6) } else { group * cg };
     let group = if group == 0 { c } else { group };
     let mg = rng.int(1, 5);
@@ -153,8 +161,9 @@ fn random_conv(rng: &mut Rng) -> (Conv, [usize; 4]) {
     let dilation = if pointwise || rng.int(0, 3) > 0 { [1, 1] } else { [rng.int(1, 2), rng.int(1, 2)] };
     let pads = if pointwise { [0; 4] } else { [rng.int(0, 2), rng.int(0, 2), rng.int(0, 2), rng.int(0, 2)] };
     let extent = |i: usize| dilation[i] * (kernel[i] - 1) + 1;
-    let h = rng.int(extent(0).max(1), 20);
-    let w = rng.int(extent(1).max(1), 20);
+    let most = if large { 48 } else { 20 };
+    let h = rng.int(extent(0), most);
+    let w = rng.int(extent(1), most);
     let conv = Conv {
         out_channels: group * mg,
         kernel,

@@ -2,7 +2,7 @@
 //! its B blocks, so no im2col matrix is ever built; 1×1 convolutions multiply the input directly, and
 //! depthwise ones (one input channel per group) run as a direct convolution.
 
-use super::gemm::{gemm, gemm_packed, MatRef, PackB, PackedA};
+use super::gemm::{gemm, gemm_packed, MatRef, PackB, PackedA, NR};
 use super::{contiguous, fmt_shape, nchw, tensor};
 use crate::{bail, Result, Tensor};
 use std::borrow::Cow;
@@ -52,15 +52,19 @@ impl std::fmt::Debug for PackCache {
     }
 }
 
-/// A 64-bit hash of every value's bits, in eight lanes the compiler vectorises.
+/// A Fletcher-style checksum of every value's bits (any one change, or two values swapped, alters it),
+/// in lanes the compiler vectorises: far cheaper than the convolution it guards.
 fn fingerprint(w: &[f32]) -> u64 {
-    let mut h = [0x811c_9dc5u32; 8];
+    let (mut s1, mut s2) = ([0u32; 8], [0u32; 8]);
     for chunk in w.chunks(8) {
-        for (h, v) in h.iter_mut().zip(chunk) {
-            *h = (*h ^ v.to_bits()).wrapping_mul(0x0100_0193) ^ (*h >> 15);
+        for ((a, b), v) in s1.iter_mut().zip(&mut s2).zip(chunk) {
+            *a = a.wrapping_add(v.to_bits());
+            *b = b.wrapping_add(*a);
         }
     }
-    h.iter().fold(w.len() as u64, |acc, &x| (acc.rotate_left(29) ^ x as u64).wrapping_mul(0x0000_0100_0000_01b3))
+    let fold =
+        |s: [u32; 8]| s.iter().fold(0u64, |h, &x| (h.rotate_left(13) ^ x as u64).wrapping_mul(0x0000_0100_0000_01b3));
+    fold(s1) ^ fold(s2).rotate_left(32) ^ w.len() as u64
 }
 
 /// Output length of a strided, padded, dilated window over `len` (floor rounding).
@@ -174,6 +178,17 @@ impl Conv {
     }
 }
 
+/// Of `run` positions `first + i·step`: the range of i inside `0..len`, and the position of the first.
+fn inside(first: isize, step: usize, len: usize, run: usize) -> (std::ops::Range<usize>, usize) {
+    let step = step as isize;
+    let lo = if first >= 0 { 0 } else { (-first + step - 1) / step };
+    let hi = ((len as isize - first + step - 1).div_euclid(step).max(0) as usize).min(run);
+    match lo as usize {
+        lo if lo < hi => (lo..hi, (first + lo as isize * step) as usize),
+        _ => (0..0, 0),
+    }
+}
+
 /// One group's sizes: what maps an output position and a weight tap to an input pixel.
 #[derive(Clone, Copy)]
 struct Geometry<'a> {
@@ -198,6 +213,24 @@ impl Geometry<'_> {
         (kk / (kh * kw), kk % (kh * kw) / kw, kk % kw)
     }
 
+    /// The tap of the next row.
+    fn next_tap(&self, (ci, ki, kj): (usize, usize, usize)) -> (usize, usize, usize) {
+        let [kh, kw] = self.conv.kernel;
+        match (kj + 1 < kw, ki + 1 < kh) {
+            (true, _) => (ci, ki, kj + 1),
+            (false, true) => (ci, ki + 1, 0),
+            (false, false) => (ci + 1, 0, 0),
+        }
+    }
+
+    /// A tap's input plane offset and its offsets from an output position scaled by the stride.
+    fn offsets(&self, (ci, ki, kj): (usize, usize, usize)) -> (usize, isize, isize) {
+        let c = self.conv;
+        let dy = (ki * c.dilation[0]) as isize - c.pads[0] as isize;
+        let dx = (kj * c.dilation[1]) as isize - c.pads[1] as isize;
+        (ci * self.h * self.w, dy, dx)
+    }
+
     /// The input row that output row `oy` reads through kernel row `ki`, if inside the image.
     fn input_row(&self, oy: usize, ki: usize) -> Option<usize> {
         let iy = (oy * self.conv.stride[0] + ki * self.conv.dilation[0]) as isize - self.conv.pads[0] as isize;
@@ -207,14 +240,8 @@ impl Geometry<'_> {
     /// Of `run` outputs from column `ox` through kernel column `kj`: the range whose input column is
     /// inside the image, and the input column of the first of them.
     fn columns(&self, ox: usize, kj: usize, run: usize) -> (std::ops::Range<usize>, usize) {
-        let sw = self.conv.stride[1] as isize;
-        let first = (ox as isize) * sw + (kj * self.conv.dilation[1]) as isize - self.conv.pads[1] as isize;
-        let lo = if first >= 0 { 0 } else { (-first + sw - 1) / sw };
-        let hi = ((self.w as isize - first + sw - 1).div_euclid(sw).max(0) as usize).min(run);
-        match lo as usize {
-            lo if lo < hi => (lo..hi, (first + lo as isize * sw) as usize),
-            _ => (0..0, 0),
-        }
+        let first = (ox * self.conv.stride[1] + kj * self.conv.dilation[1]) as isize - self.conv.pads[1] as isize;
+        inside(first, self.conv.stride[1], self.w, run)
     }
 
     /// Runs `f(output row, first output column, output slice range)` over the output positions
@@ -246,26 +273,53 @@ impl PackB for Unfolded<'_> {
         self.geo.oh * self.geo.ow
     }
 
-    fn row<'s>(&'s self, kk: usize, n0: usize, line: &'s mut [f32]) -> &'s [f32] {
+    fn pack(&self, k0: usize, kc: usize, n0: usize, nc: usize, dst: &mut [f32]) {
         let g = &self.geo;
-        let (ci, ki, kj) = g.tap(kk);
-        let plane = &self.x[ci * g.h * g.w..(ci + 1) * g.h * g.w];
-        let sw = g.conv.stride[1];
-        g.rows(n0, line.len(), |oy, ox, span| {
-            let seg = &mut line[span];
-            let Some(iy) = g.input_row(oy, ki) else { return seg.fill(0.0) };
-            let src = &plane[iy * g.w..(iy + 1) * g.w];
-            let (inside, start) = g.columns(ox, kj, seg.len());
-            seg[..inside.start].fill(0.0);
-            seg[inside.end..].fill(0.0);
-            let seg = &mut seg[inside.clone()];
-            if sw == 1 {
-                seg.copy_from_slice(&src[start..start + seg.len()]);
-            } else {
-                seg.iter_mut().zip(src[start..].iter().step_by(sw)).for_each(|(d, v)| *d = *v);
+        for (q, panel) in dst[..kc * nc.next_multiple_of(NR)].chunks_exact_mut(kc * NR).enumerate() {
+            let (j0, cols) = (n0 + q * NR, NR.min(nc - q * NR));
+            let mut tap = g.tap(k0);
+            for d in panel.chunks_exact_mut(NR) {
+                // The panel's columns, one output row at a time.
+                let (mut oy, mut ox, mut j) = (j0 / g.ow, j0 % g.ow, 0);
+                while j < cols {
+                    let run = (g.ow - ox).min(cols - j);
+                    self.unfold_run(tap, oy, ox, &mut d[j..j + run]);
+                    (oy, ox, j) = (oy + 1, 0, j + run);
+                }
+                d[cols..].fill(0.0);
+                tap = g.next_tap(tap);
             }
-        });
-        line
+        }
+    }
+}
+
+impl Unfolded<'_> {
+    /// The values a tap sees for outputs `ox..ox + d.len()` of output row `oy`.
+    #[inline(always)]
+    fn unfold_run(&self, tap: (usize, usize, usize), oy: usize, ox: usize, d: &mut [f32]) {
+        let g = &self.geo;
+        let [sh, sw] = g.conv.stride;
+        let (plane, dy, dx) = g.offsets(tap);
+        let (iy, ix) = ((oy * sh) as isize + dy, (ox * sw) as isize + dx);
+        if !(0..g.h as isize).contains(&iy) {
+            return d.fill(0.0);
+        }
+        let src = &self.x[plane + iy as usize * g.w..plane + (iy as usize + 1) * g.w];
+        let last = ix + ((d.len() - 1) * sw) as isize;
+        let (d, start) = if ix >= 0 && last < g.w as isize {
+            (d, ix as usize)
+        } else {
+            // Padding on the left or right.
+            let (cols, start) = inside(ix, sw, g.w, d.len());
+            d[..cols.start].fill(0.0);
+            d[cols.end..].fill(0.0);
+            (&mut d[cols], start)
+        };
+        if sw == 1 {
+            d.copy_from_slice(&src[start..start + d.len()]);
+        } else {
+            d.iter_mut().zip(src[start..].iter().step_by(sw)).for_each(|(d, v)| *d = *v);
+        }
     }
 }
 
@@ -275,11 +329,13 @@ impl Geometry<'_> {
         let (ci, ki, kj) = self.tap(kk);
         let plane = &mut x[ci * self.h * self.w..(ci + 1) * self.h * self.w];
         let sw = self.conv.stride[1];
+        let whole_row = self.columns(0, kj, self.ow);
         self.rows(n0, row.len(), |oy, ox, span| {
             let Some(iy) = self.input_row(oy, ki) else { return };
             let dst = &mut plane[iy * self.w..(iy + 1) * self.w];
             let seg = &row[span];
-            let (inside, start) = self.columns(ox, kj, seg.len());
+            let (inside, start) =
+                if seg.len() == self.ow { whole_row.clone() } else { self.columns(ox, kj, seg.len()) };
             let dst = dst[start..].iter_mut().step_by(sw);
             dst.zip(&seg[inside]).for_each(|(d, v)| *d += v);
         });
@@ -289,6 +345,7 @@ impl Geometry<'_> {
     fn depthwise(&self, x: &[f32], weight: &[f32], mg: usize, out: &mut [f32]) {
         let [kh, kw] = self.conv.kernel;
         let sw = self.conv.stride[1];
+        let spans: Vec<_> = (0..kw).map(|kj| self.columns(0, kj, self.ow)).collect();
         for (oc, o) in out.chunks_exact_mut(self.oh * self.ow).enumerate() {
             let plane = &x[oc / mg * self.h * self.w..(oc / mg + 1) * self.h * self.w];
             let taps = &weight[oc * kh * kw..(oc + 1) * kh * kw];
@@ -298,7 +355,7 @@ impl Geometry<'_> {
                     let src = &plane[iy * self.w..(iy + 1) * self.w];
                     for kj in 0..kw {
                         let t = taps[ki * kw + kj];
-                        let (inside, start) = self.columns(0, kj, self.ow);
+                        let (inside, start) = spans[kj].clone();
                         let dst = &mut orow[inside];
                         if sw == 1 {
                             dst.iter_mut().zip(&src[start..]).for_each(|(d, v)| *d += t * v);
@@ -315,6 +372,7 @@ impl Geometry<'_> {
     fn depthwise_backward(&self, g: &[f32], weight: &[f32], mg: usize, dx: &mut [f32]) {
         let [kh, kw] = self.conv.kernel;
         let sw = self.conv.stride[1];
+        let spans: Vec<_> = (0..kw).map(|kj| self.columns(0, kj, self.ow)).collect();
         for (oc, go) in g.chunks_exact(self.oh * self.ow).enumerate() {
             let plane = &mut dx[oc / mg * self.h * self.w..(oc / mg + 1) * self.h * self.w];
             let taps = &weight[oc * kh * kw..(oc + 1) * kh * kw];
@@ -324,7 +382,7 @@ impl Geometry<'_> {
                     let dst = &mut plane[iy * self.w..(iy + 1) * self.w];
                     for kj in 0..kw {
                         let t = taps[ki * kw + kj];
-                        let (inside, start) = self.columns(0, kj, self.ow);
+                        let (inside, start) = spans[kj].clone();
                         let dst = dst[start..].iter_mut().step_by(sw);
                         dst.zip(&grow[inside]).for_each(|(d, v)| *d += t * v);
                     }

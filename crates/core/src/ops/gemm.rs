@@ -51,12 +51,13 @@ impl<'a> MatRef<'a> {
     }
 }
 
-/// A source of B for the GEMM: k×n values, handed out one row segment at a time.
+/// A source of B for the GEMM: k×n values, packed a block at a time.
 pub trait PackB {
     fn k(&self) -> usize;
     fn n(&self) -> usize;
-    /// Row `kk`, columns `n0..n0 + line.len()`: either filled into `line` or borrowed from the source.
-    fn row<'s>(&'s self, kk: usize, n0: usize, line: &'s mut [f32]) -> &'s [f32];
+    /// Packs rows `k0..k0 + kc` and columns `n0..n0 + nc` into panels of NR columns: panel q holds
+    /// columns n0 + q·NR.. as `dst[(q·kc + kk)·NR + j]`, columns past `nc` zero.
+    fn pack(&self, k0: usize, kc: usize, n0: usize, nc: usize, dst: &mut [f32]);
 }
 
 impl PackB for MatRef<'_> {
@@ -68,15 +69,28 @@ impl PackB for MatRef<'_> {
         self.cols
     }
 
-    fn row<'s>(&'s self, kk: usize, n0: usize, line: &'s mut [f32]) -> &'s [f32] {
-        let start = kk * self.rs + n0 * self.cs;
-        if self.cs == 1 {
-            return &self.data[start..start + line.len()];
+    fn pack(&self, k0: usize, kc: usize, n0: usize, nc: usize, dst: &mut [f32]) {
+        for (q, panel) in dst[..kc * nc.next_multiple_of(NR)].chunks_exact_mut(kc * NR).enumerate() {
+            let (j0, cols) = (n0 + q * NR, NR.min(nc - q * NR));
+            if self.rs == 1 && cols == NR {
+                // A transposed matrix: each of the panel's columns is a contiguous run of the data.
+                let runs: [&[f32]; NR] = std::array::from_fn(|j| &self.data[(j0 + j) * self.cs + k0..][..kc]);
+                for (kk, d) in panel.chunks_exact_mut(NR).enumerate() {
+                    d.iter_mut().zip(&runs).for_each(|(d, run)| *d = run[kk]);
+                }
+                continue;
+            }
+            for (kk, d) in panel.chunks_exact_mut(NR).enumerate() {
+                let start = (k0 + kk) * self.rs + j0 * self.cs;
+                if self.cs == 1 && cols == NR {
+                    d.copy_from_slice(&self.data[start..start + NR]);
+                } else {
+                    for (j, v) in d.iter_mut().enumerate() {
+                        *v = if j < cols { self.data[start + j * self.cs] } else { 0.0 };
+                    }
+                }
+            }
         }
-        for (j, v) in line.iter_mut().enumerate() {
-            *v = self.data[start + j * self.cs];
-        }
-        line
     }
 }
 
@@ -100,10 +114,22 @@ impl PackedA {
         buf.clear();
         buf.resize(m.div_ceil(MR) * k * MR, 0.0);
         for (p, panel) in buf.chunks_exact_mut(k * MR).enumerate() {
-            for r in 0..MR.min(m - p * MR) {
-                let i = p * MR + r;
-                for (kk, v) in panel.iter_mut().skip(r).step_by(MR).enumerate() {
-                    *v = a.at(i, kk);
+            let rows = MR.min(m - p * MR);
+            if a.rs == 1 {
+                // A transposed matrix: the panel's rows at one depth are contiguous.
+                for (kk, d) in panel.chunks_exact_mut(MR).enumerate() {
+                    let start = kk * a.cs + p * MR;
+                    d[..rows].copy_from_slice(&a.data[start..start + rows]);
+                }
+                continue;
+            }
+            for r in 0..rows {
+                let start = (p * MR + r) * a.rs;
+                let dst = panel.iter_mut().skip(r).step_by(MR);
+                if a.cs == 1 {
+                    dst.zip(&a.data[start..start + k]).for_each(|(d, v)| *d = *v);
+                } else {
+                    dst.zip(a.data[start..].iter().step_by(a.cs)).for_each(|(d, v)| *d = *v);
                 }
             }
         }
@@ -125,7 +151,6 @@ impl PackedA {
 thread_local! {
     static SCRATCH_A: Cell<Vec<f32>> = const { Cell::new(Vec::new()) };
     static SCRATCH_B: Cell<Vec<f32>> = const { Cell::new(Vec::new()) };
-    static SCRATCH_LINE: Cell<Vec<f32>> = const { Cell::new(Vec::new()) };
 }
 
 /// Runs `f` on a thread-local buffer of at least `len` values (contents unspecified), kept for the next call.
@@ -144,7 +169,7 @@ pub(crate) fn with_scratch<R>(
 }
 
 /// C (m×n, rows `ldc` apart) = A·B, or C += A·B with `accumulate`.
-pub fn gemm(a: MatRef, b: &impl PackB, c: &mut [f32], ldc: usize, accumulate: bool) {
+pub fn gemm(a: MatRef, b: &MatRef, c: &mut [f32], ldc: usize, accumulate: bool) {
     let (m, k, n) = (a.rows, a.cols, b.n());
     assert_eq!(k, b.k(), "gemm inner dimensions");
     if m == 0 || n == 0 {
@@ -160,22 +185,23 @@ pub fn gemm(a: MatRef, b: &impl PackB, c: &mut [f32], ldc: usize, accumulate: bo
 }
 
 /// A few rows of C as sums of B's rows (no packing: B is read once).
-fn small_m(a: MatRef, b: &impl PackB, c: &mut [f32], ldc: usize, accumulate: bool) {
-    let n = b.n();
-    with_scratch(&SCRATCH_LINE, n, |line| {
-        for i in 0..a.rows {
-            let row = &mut c[i * ldc..i * ldc + n];
-            if !accumulate {
-                row.fill(0.0);
-            }
-            for kk in 0..a.cols {
-                let s = a.at(i, kk);
-                for (o, v) in row.iter_mut().zip(b.row(kk, 0, line)) {
-                    *o += s * v;
-                }
+fn small_m(a: MatRef, b: &MatRef, c: &mut [f32], ldc: usize, accumulate: bool) {
+    let n = b.cols;
+    for i in 0..a.rows {
+        let row = &mut c[i * ldc..i * ldc + n];
+        if !accumulate {
+            row.fill(0.0);
+        }
+        for kk in 0..a.cols {
+            let s = a.at(i, kk);
+            let start = kk * b.rs;
+            if b.cs == 1 {
+                row.iter_mut().zip(&b.data[start..start + n]).for_each(|(o, v)| *o += s * v);
+            } else {
+                row.iter_mut().enumerate().for_each(|(j, o)| *o += s * b.data[start + j * b.cs]);
             }
         }
-    });
+    }
 }
 
 /// C (m×n, rows `ldc` apart) = A·B, or C += A·B with `accumulate`, with A packed beforehand.
@@ -196,47 +222,26 @@ pub fn gemm_packed(a: &PackedA, b: &impl PackB, c: &mut [f32], ldc: usize, accum
     let kc_max = k.div_ceil(k.div_ceil(KC));
     let nc_max = NC.min(n.next_multiple_of(NR));
     with_scratch(&SCRATCH_B, kc_max * nc_max, |bbuf| {
-        with_scratch(&SCRATCH_LINE, nc_max, |line| {
-            for jc in (0..n).step_by(nc_max) {
-                let nc = nc_max.min(n - jc);
-                for pc in (0..k).step_by(kc_max) {
-                    let kc = kc_max.min(k - pc);
-                    let bpack = &mut bbuf[..kc * nc.next_multiple_of(NR)];
-                    pack_b(b, pc, kc, jc, &mut line[..nc], bpack);
-                    let acc = accumulate || pc > 0;
-                    for ic in (0..m).step_by(MC) {
-                        let mc = MC.min(m - ic);
-                        for (q, bp) in bpack.chunks_exact(kc * NR).enumerate() {
-                            let j = jc + q * NR;
-                            for i in (ic..ic + mc).step_by(MR) {
-                                let ap = a.panel(i / MR, pc, kc);
-                                tile(ap, bp, kc, &mut c[i * ldc + j..], ldc, MR.min(m - i), NR.min(n - j), acc);
-                            }
+        for jc in (0..n).step_by(nc_max) {
+            let nc = nc_max.min(n - jc);
+            for pc in (0..k).step_by(kc_max) {
+                let kc = kc_max.min(k - pc);
+                let bpack = &mut bbuf[..kc * nc.next_multiple_of(NR)];
+                b.pack(pc, kc, jc, nc, bpack);
+                let acc = accumulate || pc > 0;
+                for ic in (0..m).step_by(MC) {
+                    let mc = MC.min(m - ic);
+                    for (q, bp) in bpack.chunks_exact(kc * NR).enumerate() {
+                        let j = jc + q * NR;
+                        for i in (ic..ic + mc).step_by(MR) {
+                            let ap = a.panel(i / MR, pc, kc);
+                            tile(ap, bp, kc, &mut c[i * ldc + j..], ldc, MR.min(m - i), NR.min(n - j), acc);
                         }
                     }
                 }
             }
-        })
-    });
-}
-
-/// Packs rows `k0..k0 + kc` and columns `n0..n0 + line.len()` of B into panels of NR columns,
-/// `dst[(q·kc + kk)·NR + j]`, columns past the end zero.
-fn pack_b(b: &impl PackB, k0: usize, kc: usize, n0: usize, line: &mut [f32], dst: &mut [f32]) {
-    let nc = line.len();
-    for kk in 0..kc {
-        let row = b.row(k0 + kk, n0, line);
-        for (q, src) in row.chunks(NR).enumerate() {
-            let d = &mut dst[(q * kc + kk) * NR..(q * kc + kk + 1) * NR];
-            if src.len() == NR {
-                d.copy_from_slice(src);
-            } else {
-                d[..src.len()].copy_from_slice(src);
-                d[src.len()..].fill(0.0);
-            }
         }
-    }
-    debug_assert_eq!(dst.len(), kc * nc.next_multiple_of(NR));
+    });
 }
 
 /// One MR×NR tile of C (only `rows`×`cols` of it real); full tiles go straight to C.

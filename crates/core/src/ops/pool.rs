@@ -136,19 +136,22 @@ impl Pool {
                 for (ox, rx) in cols.iter().enumerate() {
                     let o = oy * ow + ox;
                     match self.kind {
+                        PoolKind::Max if ry.count == 0 || rx.count == 0 => {
+                            dst[o] = 0.0;
+                            switches[plane * oh * ow + o] = u32::MAX;
+                        }
                         PoolKind::Max => {
-                            let (mut best, mut at) = (f32::NEG_INFINITY, u32::MAX);
+                            // The first tap, then any strictly greater one (selects, not branches).
+                            let first = ry.start * w + rx.start;
+                            let (mut best, mut at) = (src[first], first);
                             for y in ry.taps() {
                                 for x in rx.taps() {
-                                    let v = src[y * w + x];
-                                    if v > best || at == u32::MAX {
-                                        best = v;
-                                        at = (y * w + x) as u32;
-                                    }
+                                    let (v, i) = (src[y * w + x], y * w + x);
+                                    (best, at) = if v > best { (v, i) } else { (best, at) };
                                 }
                             }
-                            dst[o] = if at == u32::MAX { 0.0 } else { best };
-                            switches[plane * oh * ow + o] = at;
+                            dst[o] = best;
+                            switches[plane * oh * ow + o] = at as u32;
                         }
                         PoolKind::Average => {
                             let mut sum = 0f32;
