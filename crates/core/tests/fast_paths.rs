@@ -143,7 +143,7 @@ fn random_conv(rng: &mut Rng) -> (Conv, [usize; 4]) {
         2 => rng.int(2, 3),
         _ => 0, // depthwise: one group per input channel
     };
-    // Now and then enough channels for several depth blocks, and images wide enough for whole panels.
+    // Now and then enough channels for several depth blocks, and rows wide enough for whole panels.
     let large = group == 1 && rng.int(0, 3) == 0;
     let cg = if group == 0 {
         1
@@ -157,13 +157,12 @@ fn random_conv(rng: &mut Rng) -> (Conv, [usize; 4]) {
     let mg = rng.int(1, 5);
     let pointwise = rng.int(0, 4) == 0;
     let kernel = if pointwise { [1, 1] } else { [rng.int(1, 5), rng.int(1, 5)] };
-    let stride = if pointwise { [1, 1] } else { [rng.int(1, 3), rng.int(1, 3)] };
+    let stride = if pointwise || (large && rng.int(0, 3) > 0) { [1, 1] } else { [rng.int(1, 3), rng.int(1, 3)] };
     let dilation = if pointwise || rng.int(0, 3) > 0 { [1, 1] } else { [rng.int(1, 2), rng.int(1, 2)] };
     let pads = if pointwise { [0; 4] } else { [rng.int(0, 2), rng.int(0, 2), rng.int(0, 2), rng.int(0, 2)] };
     let extent = |i: usize| dilation[i] * (kernel[i] - 1) + 1;
-    let most = if large { 48 } else { 20 };
-    let h = rng.int(extent(0), most);
-    let w = rng.int(extent(1), most);
+    let h = rng.int(extent(0), if large { 24 } else { 20 });
+    let w = if large { rng.int(extent(1).max(40), 80) } else { rng.int(extent(1), 20) };
     let conv = Conv {
         out_channels: group * mg,
         kernel,

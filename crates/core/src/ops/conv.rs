@@ -146,13 +146,13 @@ impl Conv {
             );
         }
         let xs = contiguous(x);
-        let mut out = vec![0f32; n * m * oh * ow];
         // The bias goes in first; the GEMM adds onto it.
         let bias = self.bias.then(|| contiguous(&weights[1]));
-        for (oc, plane) in out.chunks_exact_mut(oh * ow).enumerate() {
-            plane.fill(bias.as_ref().map_or(0.0, |b| b[oc % m]));
+        let mut out = Vec::with_capacity(n * m * oh * ow);
+        for oc in 0..n * m {
+            out.resize(out.len() + oh * ow, bias.as_ref().map_or(0.0, |b| b[oc % m]));
         }
-        let geo = Geometry { conv: self, cg, h, w, oh, ow };
+        let geo = Geometry::new(self, cg, [h, w], [oh, ow]);
         if cg == 1 && self.group > 1 {
             for (b, o) in out.chunks_exact_mut(m * oh * ow).enumerate() {
                 geo.depthwise(&xs[b * c * h * w..(b + 1) * c * h * w], &weight, mg, o);
@@ -162,17 +162,33 @@ impl Conv {
         let packs = self
             .packed
             .get(&weight, || weight.chunks_exact(mg * k).map(|wg| PackedA::new(MatRef::new(wg, mg, k))).collect());
+        // Packing reads windows with no bounds checks: pad a copy of the input.
+        let pad = self.pads != [0; 4];
+        let geo_in = if pad { geo.padded([self.pads[2], self.pads[3]]) } else { geo };
+        let mut padded = if pad { PADDED.take() } else { Vec::new() };
         for b in 0..n {
+            let image = &xs[b * c * h * w..(b + 1) * c * h * w];
+            let image = if !pad {
+                image
+            } else {
+                padded.resize(c * geo_in.h * geo_in.w, 0.0);
+                geo.pad_planes(&geo_in, image, &mut padded);
+                &padded
+            };
+            let plane_len = geo_in.h * geo_in.w;
             for (gi, a) in packs.iter().enumerate() {
-                let plane = &xs[(b * c + gi * cg) * h * w..(b * c + (gi + 1) * cg) * h * w];
+                let planes = &image[gi * cg * plane_len..(gi + 1) * cg * plane_len];
                 let start = (b * m + gi * mg) * oh * ow;
                 let dst = &mut out[start..start + mg * oh * ow];
                 if geo.pointwise() {
-                    gemm_packed(a, &MatRef::new(plane, cg, h * w), dst, oh * ow, true);
+                    gemm_packed(a, &MatRef::new(planes, cg, h * w), dst, oh * ow, true);
                 } else {
-                    gemm_packed(a, &Unfolded { geo, x: plane }, dst, oh * ow, true);
+                    gemm_packed(a, &Unfolded { geo: geo_in, x: planes }, dst, oh * ow, true);
                 }
             }
+        }
+        if pad {
+            PADDED.set(padded);
         }
         Ok(tensor(&out_shape, out))
     }
@@ -181,8 +197,15 @@ impl Conv {
 /// Of `run` positions `first + i·step`: the range of i inside `0..len`, and the position of the first.
 fn inside(first: isize, step: usize, len: usize, run: usize) -> (std::ops::Range<usize>, usize) {
     let step = step as isize;
-    let lo = if first >= 0 { 0 } else { (-first + step - 1) / step };
-    let hi = ((len as isize - first + step - 1).div_euclid(step).max(0) as usize).min(run);
+    let (lo, hi) = match step {
+        // No divisions in the common case.
+        1 => ((-first).max(0), (len as isize - first).max(0) as usize),
+        _ => (
+            if first >= 0 { 0 } else { (-first + step - 1) / step },
+            (len as isize - first + step - 1).div_euclid(step).max(0) as usize,
+        ),
+    };
+    let hi = hi.min(run);
     match lo as usize {
         lo if lo < hi => (lo..hi, (first + lo as isize * step) as usize),
         _ => (0..0, 0),
@@ -191,8 +214,12 @@ fn inside(first: isize, step: usize, len: usize, run: usize) -> (std::ops::Range
 
 /// One group's sizes: what maps an output position and a weight tap to an input pixel.
 #[derive(Clone, Copy)]
-struct Geometry<'a> {
-    conv: &'a Conv,
+struct Geometry {
+    kernel: [usize; 2],
+    stride: [usize; 2],
+    dilation: [usize; 2],
+    /// [top, left]
+    pad: [usize; 2],
     cg: usize,
     h: usize,
     w: usize,
@@ -200,22 +227,42 @@ struct Geometry<'a> {
     ow: usize,
 }
 
-impl Geometry<'_> {
+impl Geometry {
+    fn new(conv: &Conv, cg: usize, [h, w]: [usize; 2], [oh, ow]: [usize; 2]) -> Geometry {
+        let (kernel, stride, dilation) = (conv.kernel, conv.stride, conv.dilation);
+        Geometry { kernel, stride, dilation, pad: [conv.pads[0], conv.pads[1]], cg, h, w, oh, ow }
+    }
+
     /// 1×1, stride 1, no padding: the input planes are already the unfolded matrix.
     fn pointwise(&self) -> bool {
-        let c = self.conv;
-        c.kernel == [1, 1] && c.stride == [1, 1] && c.pads == [0; 4]
+        self.kernel == [1, 1] && self.stride == [1, 1] && self.pad == [0; 2] && self.oh == self.h && self.ow == self.w
+    }
+
+    /// The same convolution over the input padded with zeros: (its geometry, the padded size).
+    fn padded(&self, [bottom, right]: [usize; 2]) -> Geometry {
+        let (h, w) = (self.pad[0] + self.h + bottom, self.pad[1] + self.w + right);
+        Geometry { pad: [0, 0], h, w, ..*self }
+    }
+
+    /// Copies planes of the input into the middle of zeroed planes of the padded size (`to`).
+    fn pad_planes(&self, to: &Geometry, x: &[f32], dst: &mut [f32]) {
+        dst.fill(0.0);
+        for (src, d) in x.chunks_exact(self.h * self.w).zip(dst.chunks_exact_mut(to.h * to.w)) {
+            for (row, drow) in src.chunks_exact(self.w).zip(d.chunks_exact_mut(to.w).skip(self.pad[0])) {
+                drow[self.pad[1]..self.pad[1] + self.w].copy_from_slice(row);
+            }
+        }
     }
 
     /// Row `kk` of the unfolded matrix as (input channel, kernel row, kernel column).
     fn tap(&self, kk: usize) -> (usize, usize, usize) {
-        let [kh, kw] = self.conv.kernel;
+        let [kh, kw] = self.kernel;
         (kk / (kh * kw), kk % (kh * kw) / kw, kk % kw)
     }
 
     /// The tap of the next row.
     fn next_tap(&self, (ci, ki, kj): (usize, usize, usize)) -> (usize, usize, usize) {
-        let [kh, kw] = self.conv.kernel;
+        let [kh, kw] = self.kernel;
         match (kj + 1 < kw, ki + 1 < kh) {
             (true, _) => (ci, ki, kj + 1),
             (false, true) => (ci, ki + 1, 0),
@@ -225,23 +272,22 @@ impl Geometry<'_> {
 
     /// A tap's input plane offset and its offsets from an output position scaled by the stride.
     fn offsets(&self, (ci, ki, kj): (usize, usize, usize)) -> (usize, isize, isize) {
-        let c = self.conv;
-        let dy = (ki * c.dilation[0]) as isize - c.pads[0] as isize;
-        let dx = (kj * c.dilation[1]) as isize - c.pads[1] as isize;
+        let dy = (ki * self.dilation[0]) as isize - self.pad[0] as isize;
+        let dx = (kj * self.dilation[1]) as isize - self.pad[1] as isize;
         (ci * self.h * self.w, dy, dx)
     }
 
     /// The input row that output row `oy` reads through kernel row `ki`, if inside the image.
     fn input_row(&self, oy: usize, ki: usize) -> Option<usize> {
-        let iy = (oy * self.conv.stride[0] + ki * self.conv.dilation[0]) as isize - self.conv.pads[0] as isize;
+        let iy = (oy * self.stride[0] + ki * self.dilation[0]) as isize - self.pad[0] as isize;
         (0..self.h as isize).contains(&iy).then_some(iy as usize)
     }
 
     /// Of `run` outputs from column `ox` through kernel column `kj`: the range whose input column is
     /// inside the image, and the input column of the first of them.
     fn columns(&self, ox: usize, kj: usize, run: usize) -> (std::ops::Range<usize>, usize) {
-        let first = (ox * self.conv.stride[1] + kj * self.conv.dilation[1]) as isize - self.conv.pads[1] as isize;
-        inside(first, self.conv.stride[1], self.w, run)
+        let first = (ox * self.stride[1] + kj * self.dilation[1]) as isize - self.pad[1] as isize;
+        inside(first, self.stride[1], self.w, run)
     }
 
     /// Runs `f(output row, first output column, output slice range)` over the output positions
@@ -260,75 +306,62 @@ impl Geometry<'_> {
 
 /// A group's input seen as its im2col matrix ((cg·kh·kw) × (oh·ow)) without building it.
 struct Unfolded<'a> {
-    geo: Geometry<'a>,
+    geo: Geometry,
     x: &'a [f32],
 }
 
 impl PackB for Unfolded<'_> {
     fn k(&self) -> usize {
-        self.geo.cg * self.geo.conv.kernel[0] * self.geo.conv.kernel[1]
+        self.geo.cg * self.geo.kernel[0] * self.geo.kernel[1]
     }
 
     fn n(&self) -> usize {
         self.geo.oh * self.geo.ow
     }
 
+    /// Panel by panel, each tap's NR values at once, over an input with no padding (the caller pads a
+    /// copy), so that every window lies inside the image. Small copies go through fixed-size arrays: in
+    /// wasm a variable-length copy is a `memory.copy` call into the engine, far slower than 8 floats.
     fn pack(&self, k0: usize, kc: usize, n0: usize, nc: usize, dst: &mut [f32]) {
         let g = &self.geo;
-        for (q, panel) in dst[..kc * nc.next_multiple_of(NR)].chunks_exact_mut(kc * NR).enumerate() {
-            let (j0, cols) = (n0 + q * NR, NR.min(nc - q * NR));
+        debug_assert_eq!(g.pad, [0, 0]);
+        let [sh, sw] = g.stride;
+        TAPS.with_borrow_mut(|taps| {
+            // Where each tap of the block reads, from an output position's top-left input pixel.
+            taps.clear();
             let mut tap = g.tap(k0);
-            for d in panel.chunks_exact_mut(NR) {
-                // The panel's columns, one output row at a time.
-                let (mut oy, mut ox, mut j) = (j0 / g.ow, j0 % g.ow, 0);
-                while j < cols {
-                    let run = (g.ow - ox).min(cols - j);
-                    self.unfold_run(tap, oy, ox, &mut d[j..j + run]);
-                    (oy, ox, j) = (oy + 1, 0, j + run);
-                }
-                d[cols..].fill(0.0);
+            for _ in 0..kc {
+                let (plane, dy, dx) = g.offsets(tap);
+                taps.push(plane + dy as usize * g.w + dx as usize);
                 tap = g.next_tap(tap);
             }
-        }
+            for (q, panel) in dst[..kc * nc.next_multiple_of(NR)].chunks_exact_mut(kc * NR).enumerate() {
+                let (j0, cols) = (n0 + q * NR, NR.min(nc - q * NR));
+                let at: [usize; NR] = std::array::from_fn(|j| {
+                    let (oy, ox) = ((j0 + j.min(cols - 1)) / g.ow, (j0 + j.min(cols - 1)) % g.ow);
+                    oy * sh * g.w + ox * sw
+                });
+                // All NR columns real, on one output row, at stride 1: one run of the input.
+                let run = cols == NR && sw == 1 && at[NR - 1] == at[0] + NR - 1;
+                for (d, &t) in panel.chunks_exact_mut(NR).zip(taps.iter()) {
+                    let d: &mut [f32; NR] = d.try_into().unwrap();
+                    *d = if run {
+                        self.x[t + at[0]..t + at[0] + NR].try_into().unwrap()
+                    } else {
+                        std::array::from_fn(|j| if j < cols { self.x[t + at[j]] } else { 0.0 })
+                    };
+                }
+            }
+        });
     }
 }
 
-impl Unfolded<'_> {
-    /// The values a tap sees for outputs `ox..ox + d.len()` of output row `oy`.
-    #[inline(always)]
-    fn unfold_run(&self, tap: (usize, usize, usize), oy: usize, ox: usize, d: &mut [f32]) {
-        let g = &self.geo;
-        let [sh, sw] = g.conv.stride;
-        let (plane, dy, dx) = g.offsets(tap);
-        let (iy, ix) = ((oy * sh) as isize + dy, (ox * sw) as isize + dx);
-        if !(0..g.h as isize).contains(&iy) {
-            return d.fill(0.0);
-        }
-        let src = &self.x[plane + iy as usize * g.w..plane + (iy as usize + 1) * g.w];
-        let last = ix + ((d.len() - 1) * sw) as isize;
-        let (d, start) = if ix >= 0 && last < g.w as isize {
-            (d, ix as usize)
-        } else {
-            // Padding on the left or right.
-            let (cols, start) = inside(ix, sw, g.w, d.len());
-            d[..cols.start].fill(0.0);
-            d[cols.end..].fill(0.0);
-            (&mut d[cols], start)
-        };
-        if sw == 1 {
-            d.copy_from_slice(&src[start..start + d.len()]);
-        } else {
-            d.iter_mut().zip(src[start..].iter().step_by(sw)).for_each(|(d, v)| *d = *v);
-        }
-    }
-}
-
-impl Geometry<'_> {
+impl Geometry {
     /// Adds row `kk` of an unfolded-matrix gradient (columns `n0..`) back onto the input planes `x`.
     fn fold_row(&self, kk: usize, n0: usize, row: &[f32], x: &mut [f32]) {
         let (ci, ki, kj) = self.tap(kk);
         let plane = &mut x[ci * self.h * self.w..(ci + 1) * self.h * self.w];
-        let sw = self.conv.stride[1];
+        let sw = self.stride[1];
         let whole_row = self.columns(0, kj, self.ow);
         self.rows(n0, row.len(), |oy, ox, span| {
             let Some(iy) = self.input_row(oy, ki) else { return };
@@ -343,8 +376,8 @@ impl Geometry<'_> {
 
     /// Direct convolution for one input channel per group (`mg` outputs each), added onto `out`.
     fn depthwise(&self, x: &[f32], weight: &[f32], mg: usize, out: &mut [f32]) {
-        let [kh, kw] = self.conv.kernel;
-        let sw = self.conv.stride[1];
+        let [kh, kw] = self.kernel;
+        let sw = self.stride[1];
         let spans: Vec<_> = (0..kw).map(|kj| self.columns(0, kj, self.ow)).collect();
         for (oc, o) in out.chunks_exact_mut(self.oh * self.ow).enumerate() {
             let plane = &x[oc / mg * self.h * self.w..(oc / mg + 1) * self.h * self.w];
@@ -370,8 +403,8 @@ impl Geometry<'_> {
 
     /// The depthwise convolution's input gradient, added onto `dx`.
     fn depthwise_backward(&self, g: &[f32], weight: &[f32], mg: usize, dx: &mut [f32]) {
-        let [kh, kw] = self.conv.kernel;
-        let sw = self.conv.stride[1];
+        let [kh, kw] = self.kernel;
+        let sw = self.stride[1];
         let spans: Vec<_> = (0..kw).map(|kj| self.columns(0, kj, self.ow)).collect();
         for (oc, go) in g.chunks_exact(self.oh * self.ow).enumerate() {
             let plane = &mut dx[oc / mg * self.h * self.w..(oc / mg + 1) * self.h * self.w];
@@ -406,7 +439,7 @@ impl Conv {
         let weight = contiguous(&weights[0]);
         let gs = contiguous(g);
         let mut dx = vec![0f32; n * c * h * w];
-        let geo = Geometry { conv: self, cg, h, w, oh, ow };
+        let geo = Geometry::new(self, cg, [h, w], [oh, ow]);
         let np = oh * ow;
         for b in 0..n {
             let dxb = &mut dx[b * c * h * w..(b + 1) * c * h * w];
@@ -443,4 +476,6 @@ impl Conv {
 
 thread_local! {
     static FOLD: std::cell::Cell<Vec<f32>> = const { std::cell::Cell::new(Vec::new()) };
+    static PADDED: std::cell::Cell<Vec<f32>> = const { std::cell::Cell::new(Vec::new()) };
+    static TAPS: std::cell::RefCell<Vec<usize>> = const { std::cell::RefCell::new(Vec::new()) };
 }

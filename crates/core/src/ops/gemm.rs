@@ -81,14 +81,14 @@ impl PackB for MatRef<'_> {
                 continue;
             }
             for (kk, d) in panel.chunks_exact_mut(NR).enumerate() {
+                // Fixed-size copies: in wasm a variable-length one calls into the engine.
+                let d: &mut [f32; NR] = d.try_into().unwrap();
                 let start = (k0 + kk) * self.rs + j0 * self.cs;
-                if self.cs == 1 && cols == NR {
-                    d.copy_from_slice(&self.data[start..start + NR]);
+                *d = if self.cs == 1 && cols == NR {
+                    self.data[start..start + NR].try_into().unwrap()
                 } else {
-                    for (j, v) in d.iter_mut().enumerate() {
-                        *v = if j < cols { self.data[start + j * self.cs] } else { 0.0 };
-                    }
-                }
+                    std::array::from_fn(|j| if j < cols { self.data[start + j * self.cs] } else { 0.0 })
+                };
             }
         }
     }
@@ -98,8 +98,8 @@ impl PackB for MatRef<'_> {
 /// rows past `m` zero.
 #[derive(Debug, Clone, Default)]
 pub struct PackedA {
-    pub m: usize,
-    pub k: usize,
+    m: usize,
+    k: usize,
     data: Vec<f32>,
 }
 
@@ -140,6 +140,11 @@ impl PackedA {
     fn panel(&self, p: usize, k0: usize, kc: usize) -> &[f32] {
         let start = (p * self.k + k0) * MR;
         &self.data[start..start + kc * MR]
+    }
+
+    /// (rows, depth) of A.
+    pub fn shape(&self) -> (usize, usize) {
+        (self.m, self.k)
     }
 
     /// Bytes held.
@@ -255,11 +260,11 @@ fn tile(a: &[f32], b: &[f32], kc: usize, c: &mut [f32], ldc: usize, rows: usize,
     let mut t = [0f32; MR * NR];
     kernel::tile(kc, a, b, &mut t, NR, false);
     for (i, tr) in t.chunks_exact(NR).take(rows).enumerate() {
-        let cr = &mut c[i * ldc..i * ldc + cols];
-        if acc {
-            cr.iter_mut().zip(tr).for_each(|(o, v)| *o += v);
-        } else {
-            cr.copy_from_slice(&tr[..cols]);
+        // Value by value: a variable-length copy would be a `memory.copy` call in wasm.
+        for (j, (o, v)) in c[i * ldc..].iter_mut().zip(tr).enumerate() {
+            if j < cols {
+                *o = if acc { *o + v } else { *v };
+            }
         }
     }
 }

@@ -18,9 +18,23 @@ pub struct Lrn {
     pub region: LrnRegion,
 }
 
+/// s^(−β), with square roots for the usual β = 0.75 (within 2 ulp, and many times faster than powf).
+fn inverse_power(s: f32, beta: f32) -> f32 {
+    match beta {
+        0.75 => (s * s.sqrt()).sqrt().recip(),
+        0.5 => s.sqrt().recip(),
+        1.0 => s.recip(),
+        _ => s.powf(-beta),
+    }
+}
+
 impl Lrn {
     /// The per-element denominator base: y = x · scale^(−β).
     pub fn scale(&self, x: &Tensor) -> Tensor {
+        tensor(x.shape(), self.scale_values(x))
+    }
+
+    fn scale_values(&self, x: &Tensor) -> Vec<f32> {
         let s = x.shape().to_vec();
         let (n, c) = (s[0], s.get(1).copied().unwrap_or(1));
         let (h, w) = (s.get(2).copied().unwrap_or(1), s.get(3).copied().unwrap_or(1));
@@ -31,18 +45,14 @@ impl Lrn {
             LrnRegion::AcrossChannels => {
                 let pre = (self.size - 1) / 2;
                 let a = self.alpha / self.size as f32;
-                for b in 0..n {
-                    for ci in 0..c {
-                        let lo = ci.saturating_sub(pre);
-                        let hi = (ci + self.size - pre).min(c);
-                        for i in 0..plane {
-                            let mut sum = 0f32;
-                            for cj in lo..hi {
-                                let v = xs[(b * c + cj) * plane + i];
-                                sum += v * v;
-                            }
-                            scale[(b * c + ci) * plane + i] = self.k + a * sum;
+                // Whole planes at a time: each element's sum still runs over its window in order.
+                for (xb, sb) in xs.chunks_exact(c * plane).zip(scale.chunks_exact_mut(c * plane)) {
+                    for (ci, sum) in sb.chunks_exact_mut(plane).enumerate() {
+                        for cj in ci.saturating_sub(pre)..(ci + self.size - pre).min(c) {
+                            let xj = &xb[cj * plane..(cj + 1) * plane];
+                            sum.iter_mut().zip(xj).for_each(|(s, v)| *s += v * v);
                         }
+                        sum.iter_mut().for_each(|s| *s = self.k + a * *s);
                     }
                 }
             }
@@ -67,15 +77,14 @@ impl Lrn {
                 }
             }
         }
-        tensor(x.shape(), scale)
+        scale
     }
 
     pub fn forward(&self, x: &Tensor) -> Tensor {
-        let scale = self.scale(x);
-        let b = self.beta;
-        let mut y = x.as_standard_layout().into_owned();
-        y.zip_mut_with(&scale, |v, s| *v *= s.powf(-b));
-        y
+        // The output takes the scale's place.
+        let mut y = self.scale_values(x);
+        y.iter_mut().zip(contiguous(x).iter()).for_each(|(s, v)| *s = v * inverse_power(*s, self.beta));
+        tensor(x.shape(), y)
     }
 }
 
@@ -122,7 +131,7 @@ impl Lrn {
             }
         };
         let k = 2.0 * self.alpha * self.beta / norm;
-        let dx = (0..xs.len()).map(|i| gs[i] * ss[i].powf(-self.beta) - k * xs[i] * acc[i]).collect();
+        let dx = (0..xs.len()).map(|i| gs[i] * inverse_power(ss[i], self.beta) - k * xs[i] * acc[i]).collect();
         tensor(x.shape(), dx)
     }
 }
