@@ -316,3 +316,70 @@ fn dense_ops_match_f64() {
         assert_close(y.as_slice().unwrap(), &want, &format!("Gemm {m}×{k}×{n}"));
     }
 }
+
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+fn max_pooling_matches_first_maximum_with_ties_and_nan() {
+    use zfvis_core::ops::{Pool, PoolKind, PoolRounding};
+    let mut rng = Rng(3);
+    let mut cases = 0;
+    while cases < 300 {
+        let kernel = [rng.int(1, 4), rng.int(1, 4)];
+        let dilation = [rng.int(1, 2), rng.int(1, 2)];
+        let extent = |i: usize| dilation[i] * (kernel[i] - 1) + 1;
+        let pads = [
+            rng.int(0, extent(0) - 1),
+            rng.int(0, extent(1) - 1),
+            rng.int(0, extent(0) - 1),
+            rng.int(0, extent(1) - 1),
+        ];
+        let rounding = [PoolRounding::Floor, PoolRounding::Ceil, PoolRounding::CaffeCeil][rng.int(0, 2)];
+        let pool = Pool {
+            kind: PoolKind::Max,
+            kernel,
+            stride: [rng.int(1, 3), rng.int(1, 3)],
+            pads,
+            dilation,
+            rounding,
+            global: false,
+            count_include_pad: false,
+        };
+        let shape = [rng.int(1, 2), rng.int(1, 3), rng.int(1, 20), rng.int(1, 40)];
+        let Ok(out) = pool.output_shape(&shape) else { continue };
+        cases += 1;
+        // Few distinct values, so that ties are common, and now and then a NaN.
+        let data: Vec<f32> = (0..shape.iter().product())
+            .map(|_| match rng.int(0, 40) {
+                0 => f32::NAN,
+                r => (r % 5) as f32 - 2.0,
+            })
+            .collect();
+        let x = Tensor::from_shape_vec(&shape[..], data).unwrap();
+        let (y, switches) = pool.forward(&x).unwrap();
+        let switches = switches.unwrap();
+        let [h, w] = [shape[2], shape[3]];
+        let (xs, ys) = (x.as_slice().unwrap(), y.as_slice().unwrap());
+        for (o, (&got, &at)) in ys.iter().zip(&switches.index).enumerate() {
+            let (plane, oy, ox) = (o / (out[2] * out[3]), o / out[3] % out[2], o % out[3]);
+            let mut want: Option<(f32, usize)> = None;
+            for ki in 0..kernel[0] {
+                for kj in 0..kernel[1] {
+                    let iy = (oy * pool.stride[0] + ki * dilation[0]) as isize - pads[0] as isize;
+                    let ix = (ox * pool.stride[1] + kj * dilation[1]) as isize - pads[1] as isize;
+                    if !(0..h as isize).contains(&iy) || !(0..w as isize).contains(&ix) {
+                        continue;
+                    }
+                    let i = iy as usize * w + ix as usize;
+                    let v = xs[plane * h * w + i];
+                    if want.is_none_or(|(best, _)| v > best) {
+                        want = Some((v, i));
+                    }
+                }
+            }
+            let (want_v, want_at) = want.map_or((0.0, u32::MAX), |(v, i)| (v, i as u32));
+            let what = format!("{pool:?} on {shape:?}, output {o}");
+            assert_eq!(got.to_bits(), want_v.to_bits(), "{what}: value");
+            assert_eq!(at, want_at, "{what}: switch");
+        }
+    }
+}
