@@ -226,3 +226,42 @@ mod small {
         );
     }
 }
+
+#[wasm_bindgen_test]
+fn pool_timing() {
+    use zfvis_core::ops::{Pool, PoolKind, PoolRounding};
+    use zfvis_core::Tensor;
+    for (c, size, k, s) in
+        [(32, 32, 3, 2), (32, 33, 3, 2), (32, 16, 1, 1), (32, 64, 1, 4), (64, 224, 2, 2), (96, 109, 3, 2)]
+    {
+        let pool = Pool {
+            kind: PoolKind::Max,
+            kernel: [k, k],
+            stride: [s, s],
+            pads: [0; 4],
+            dilation: [1, 1],
+            rounding: PoolRounding::CaffeCeil,
+            global: false,
+            count_include_pad: true,
+        };
+        let x = Tensor::from_shape_vec(vec![1, c, size, size], seeded(c * size * size, 3)).unwrap();
+        let outs: usize = pool.output_shape(x.shape()).unwrap().iter().product();
+        let ms = best(|| drop(pool.forward(&x).unwrap()));
+        console_log!("max pool {k}×{k}/{s} on {c}×{size}²: {ms:.3} ms, {:.2} ns per output", ms * 1e6 / outs as f64);
+    }
+}
+
+#[wasm_bindgen_test]
+fn fc_timing() {
+    use zfvis_core::ops::InnerProduct;
+    use zfvis_core::Tensor;
+    // ZFNet-512's first fully connected layer, and LeNet's.
+    for (k, n) in [(18432, 4096), (800, 500)] {
+        let ip = InnerProduct { num_output: n, axis: 1, transpose: false, bias: true };
+        let x = Tensor::from_shape_vec(vec![1, k], seeded(k, 1)).unwrap();
+        let w = Tensor::from_shape_vec(vec![n, k], vec![0.25; n * k]).unwrap();
+        let weights = [w, Tensor::zeros(vec![n])];
+        let ms = best(|| drop(ip.forward(&x, &weights).unwrap()));
+        console_log!("fc {k}→{n}: {ms:.3} ms, {:.1} GB/s of weights", (n * k * 4) as f64 / ms / 1e6);
+    }
+}

@@ -132,41 +132,23 @@ impl Pool {
         for plane in 0..n * c {
             let src = &xs[plane * h * w..(plane + 1) * h * w];
             let dst = &mut out[plane * oh * ow..(plane + 1) * oh * ow];
+            if self.kind == PoolKind::Max {
+                max_pool(src, w, &rows, &cols, dst, &mut switches[plane * oh * ow..(plane + 1) * oh * ow]);
+                continue;
+            }
             for (oy, ry) in rows.iter().enumerate() {
                 for (ox, rx) in cols.iter().enumerate() {
-                    let o = oy * ow + ox;
-                    match self.kind {
-                        PoolKind::Max if ry.count == 0 || rx.count == 0 => {
-                            dst[o] = 0.0;
-                            switches[plane * oh * ow + o] = u32::MAX;
-                        }
-                        PoolKind::Max => {
-                            // The first tap, then any strictly greater one (selects, not branches).
-                            let first = ry.start * w + rx.start;
-                            let (mut best, mut at) = (src[first], first);
-                            for y in ry.taps() {
-                                for x in rx.taps() {
-                                    let (v, i) = (src[y * w + x], y * w + x);
-                                    (best, at) = if v > best { (v, i) } else { (best, at) };
-                                }
-                            }
-                            dst[o] = best;
-                            switches[plane * oh * ow + o] = at as u32;
-                        }
-                        PoolKind::Average => {
-                            let mut sum = 0f32;
-                            for y in ry.taps() {
-                                let row = &src[y * w..(y + 1) * w];
-                                sum += if rx.step == 1 {
-                                    row[rx.start..rx.start + rx.count].iter().sum::<f32>()
-                                } else {
-                                    rx.taps().map(|x| row[x]).sum::<f32>()
-                                };
-                            }
-                            let count = divisor(ry, rx, self.count_include_pad);
-                            dst[o] = if count == 0 { 0.0 } else { sum / count as f32 };
-                        }
+                    let mut sum = 0f32;
+                    for y in ry.taps() {
+                        let row = &src[y * w..(y + 1) * w];
+                        sum += if rx.step == 1 {
+                            row[rx.start..rx.start + rx.count].iter().sum::<f32>()
+                        } else {
+                            rx.taps().map(|x| row[x]).sum::<f32>()
+                        };
                     }
+                    let count = divisor(ry, rx, self.count_include_pad);
+                    dst[oy * ow + ox] = if count == 0 { 0.0 } else { sum / count as f32 };
                 }
             }
         }
@@ -176,6 +158,104 @@ impl Pool {
             index: switches,
         });
         Ok((tensor(&out_shape, out), sw))
+    }
+}
+
+/// Max pooling of one plane: each output is the first maximum of its window in row-major order (the
+/// first tap, then any strictly greater one: a NaN never replaces a number), its switch that tap's
+/// index; an empty window gives 0 and switch u32::MAX. With wasm SIMD, outputs whose windows are whole
+/// go four at a time, compared and blended without branches (V8 turns scalar float selects into
+/// branches, which random activations mispredict).
+fn max_pool(src: &[f32], w: usize, rows: &[Window], cols: &[Window], dst: &mut [f32], switches: &mut [u32]) {
+    let ow = cols.len();
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    let whole = whole_windows(cols);
+    for ((ry, out), at) in rows.iter().zip(dst.chunks_exact_mut(ow)).zip(switches.chunks_exact_mut(ow)) {
+        let mut ox = 0;
+        while ox < ow {
+            #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+            if whole.contains(&ox) && whole.contains(&(ox + 3)) && ry.count > 0 {
+                let (c, d) = (&cols[ox], cols[ox + 1].start - cols[ox].start);
+                simd::max4(src, w, ry, [c.start, d, c.step, c.count], &mut out[ox..ox + 4], &mut at[ox..ox + 4]);
+                ox += 4;
+                continue;
+            }
+            let rx = &cols[ox];
+            (out[ox], at[ox]) = match (ry.count, rx.count) {
+                (0, _) | (_, 0) => (0.0, u32::MAX),
+                _ => {
+                    let first = ry.start * w + rx.start;
+                    let (mut best, mut arg) = (src[first], first);
+                    for y in ry.taps() {
+                        for x in rx.taps() {
+                            let (v, i) = (src[y * w + x], y * w + x);
+                            (best, arg) = if v > best { (v, i) } else { (best, arg) };
+                        }
+                    }
+                    (best, arg as u32)
+                }
+            };
+            ox += 1;
+        }
+    }
+}
+
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+/// The outputs whose windows are whole (as many taps as the widest) and evenly spaced: a range, since
+/// only windows at the edges lose taps to the border.
+fn whole_windows(cols: &[Window]) -> std::ops::Range<usize> {
+    let most = cols.iter().map(|c| c.count).max().unwrap_or(0);
+    let Some(lo) = cols.iter().position(|c| c.count == most) else { return 0..0 };
+    let d = cols.get(lo + 1).and_then(|c| c.start.checked_sub(cols[lo].start)).unwrap_or(0);
+    let len =
+        cols[lo..].iter().enumerate().take_while(|(o, c)| c.count == most && c.start == cols[lo].start + o * d).count();
+    lo..lo + len
+}
+
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+mod simd {
+    use super::Window;
+    use core::arch::wasm32::*;
+
+    /// Four outputs side by side: window columns from `start`, `d` apart, `count` taps `step` apart.
+    pub fn max4(
+        src: &[f32],
+        w: usize,
+        ry: &Window,
+        [start, d, step, count]: [usize; 4],
+        out: &mut [f32],
+        at: &mut [u32],
+    ) {
+        assert!(out.len() == 4 && at.len() == 4);
+        let lanes = u32x4(start as u32, (start + d) as u32, (start + 2 * d) as u32, (start + 3 * d) as u32);
+        let (mut best, mut arg) = (f32x4_splat(0.0), u32x4_splat(0));
+        let mut first = true;
+        for y in ry.taps() {
+            let row = &src[y * w..(y + 1) * w];
+            for t in 0..count {
+                let x = start + t * step;
+                // The four taps: one load at spacing 1, two and a shuffle at spacing 2, else lane by lane.
+                let v = match (d, row.get(x..x + 4 * d)) {
+                    // SAFETY: the slice holds the values read.
+                    (1, Some(r)) => unsafe { v128_load(r.as_ptr() as *const v128) },
+                    (2, Some(r)) => unsafe {
+                        let p = r.as_ptr() as *const v128;
+                        i32x4_shuffle::<0, 2, 4, 6>(v128_load(p), v128_load(p.add(1)))
+                    },
+                    _ => f32x4(row[x], row[x + d], row[x + 2 * d], row[x + 3 * d]),
+                };
+                let i = u32x4_add(lanes, u32x4_splat((y * w + x - start) as u32));
+                let take = if first { u32x4_splat(u32::MAX) } else { f32x4_gt(v, best) };
+                best = v128_bitselect(v, best, take);
+                arg = v128_bitselect(i, arg, take);
+                first = false;
+            }
+        }
+        // SAFETY: both slices hold four values.
+        unsafe {
+            v128_store(out.as_mut_ptr() as *mut v128, best);
+            v128_store(at.as_mut_ptr() as *mut v128, arg);
+        }
     }
 }
 
