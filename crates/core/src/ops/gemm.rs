@@ -12,8 +12,8 @@ use std::thread::LocalKey;
 
 pub use kernel::{MR, NR};
 
-/// Depth of one packed block: a B panel (KC×NR) stays in L1.
-const KC: usize = 256;
+/// Depth of one packed block: a B panel (KC×NR) and an A panel (KC×MR) stay in L1 (24 KiB in wasm).
+const KC: usize = 512;
 /// Rows of A per block (a multiple of MR): an A block (MC×KC) stays in L2.
 const MC: usize = 96;
 /// Columns of B per block (a multiple of NR).
