@@ -99,7 +99,7 @@ fn bench_model(model: &Model, runs: usize, profile: usize, json: bool) -> Result
     let first_conv = g.nodes.iter().find(|n| matches!(n.op, Op::Conv(_)));
     let tile = match first_conv {
         Some(n) => {
-            Some((n.name.clone(), time(runs, || tile_filters(&n.weights[0], &TileOptions::default()).map(|_| ()))?))
+            Some((n.name.clone(), time(runs, || tile_filters(&n.weights()[0], &TileOptions::default()).map(|_| ()))?))
         }
         None => None,
     };

@@ -265,7 +265,7 @@ fn run(cli: Cli) -> Result<()> {
             let model = load_model(&model)?;
             let node = model.graph.node(&layer).ok_or_else(|| Error::input(format!("no layer named '{layer}'")))?;
             let w =
-                node.weights.first().ok_or_else(|| Error::input(format!("layer '{layer}' has no weights to tile")))?;
+                node.weights().first().ok_or_else(|| Error::input(format!("layer '{layer}' has no weights to tile")))?;
             let opts = TileOptions {
                 norm: match norm {
                     NormArg::Global => Norm::Global,

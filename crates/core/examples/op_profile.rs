@@ -31,7 +31,7 @@ fn main() {
     let mut sum = 0.0;
     for node in &graph.nodes {
         let ins: Vec<&Tensor> = node.inputs.iter().map(|&v| &acts.values[v]).collect();
-        let ms = time(&mut || drop(node.op.forward(&ins, &node.weights, node.outputs.len()).unwrap()));
+        let ms = time(&mut || drop(node.op.forward(&ins, node.weights(), node.outputs.len()).unwrap()));
         sum += ms;
         println!("{:>10.3} ms  {:<24} {}", ms, node.name, node.type_name);
     }

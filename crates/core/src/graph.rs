@@ -15,8 +15,25 @@ pub struct Node {
     pub op: Op,
     pub inputs: Vec<ValueId>,
     pub outputs: Vec<ValueId>,
-    /// Learned parameters in the order the format stores them (weights, then bias).
-    pub weights: Vec<Tensor>,
+    /// Learned parameters in the order the format stores them (weights, then bias); outside the crate,
+    /// through [`Node::weights`] and [`Node::weights_mut`], which keep the op's packed copies true.
+    pub(crate) weights: Vec<Tensor>,
+}
+
+impl Node {
+    pub fn new(name: String, type_name: String, op: Op, inputs: Vec<ValueId>, outputs: Vec<ValueId>, weights: Vec<Tensor>) -> Self {
+        Self { name, type_name, op, inputs, outputs, weights }
+    }
+
+    pub fn weights(&self) -> &[Tensor] {
+        &self.weights
+    }
+
+    /// The weights to change; the op's caches of them are dropped.
+    pub fn weights_mut(&mut self) -> &mut Vec<Tensor> {
+        self.op.clear_caches();
+        &mut self.weights
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -48,6 +65,13 @@ impl Graph {
 
     pub fn node(&self, name: &str) -> Option<&Node> {
         self.nodes.iter().find(|n| n.name == name)
+    }
+
+    /// Readies every node for forward passes (packs convolution weights); the model readers call it.
+    pub fn prepare(&self) {
+        for n in &self.nodes {
+            n.op.prepare(&n.weights);
+        }
     }
 
     pub fn param_count(&self, node: &Node) -> usize {

@@ -177,7 +177,7 @@ fn all_three_input_forms_and_double_data_load_alike() {
             assert_eq!(m.graph.default_input_shapes(), vec![vec![1, 3, 32, 32]], "form {i}");
             for (a, b) in m.graph.nodes.iter().zip(&reference.graph.nodes) {
                 assert_eq!(a.name, b.name);
-                assert_eq!(a.weights, b.weights, "form {i}, layer {}", a.name);
+                assert_eq!(a.weights(), b.weights(), "form {i}, layer {}", a.name);
             }
         }
     }

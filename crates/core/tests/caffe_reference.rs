@@ -66,8 +66,8 @@ fn h5_and_binary_twin_load_bit_identical() {
     let b = caffe::load(&proto, &read(&dir.join("cifar10_quick_iter_5000.from_h5.caffemodel"))).unwrap();
     let mut n = 0;
     for (x, y) in a.graph.nodes.iter().zip(&b.graph.nodes) {
-        assert_eq!(x.weights.len(), y.weights.len());
-        for (wx, wy) in x.weights.iter().zip(&y.weights) {
+        assert_eq!(x.weights().len(), y.weights().len());
+        for (wx, wy) in x.weights().iter().zip(y.weights()) {
             assert_eq!(wx.shape(), wy.shape());
             assert!(wx.iter().zip(wy.iter()).all(|(p, q)| p.to_bits() == q.to_bits()), "{} differs", x.name);
             n += wx.len();

@@ -3,7 +3,8 @@
 //! Chromium on the wasm kernels (the command in wasm_bench.rs, with `--test fast_paths`).
 
 use zfvis_core::ops::gemm::{gemm, gemm_packed, sgemm, MatRef, PackedA};
-use zfvis_core::ops::{Conv, Gemm, InnerProduct, MatMul};
+use zfvis_core::graph::Node;
+use zfvis_core::ops::{Conv, Gemm, InnerProduct, MatMul, Op};
 use zfvis_core::Tensor;
 
 #[cfg(target_arch = "wasm32")]
@@ -261,15 +262,34 @@ fn conv_with_new_weights_repacks() {
     };
     let x = random_tensor(&mut rng, &[1, 4, 9, 9]);
     let g = random_tensor(&mut rng, &[1, 6, 9, 9]);
-    for _ in 0..3 {
-        // Same address and length each time is likely; one changed value must still count.
-        let mut w = random_tensor(&mut rng, &[6, 4, 3, 3]);
-        let y1 = conv.forward(&x, std::slice::from_ref(&w)).unwrap();
-        assert_close(y1.as_slice().unwrap(), &conv_reference(&conv, &x, std::slice::from_ref(&w), &g).0, "first");
-        w[[2, 1, 1, 1]] += 1.0;
-        let y2 = conv.forward(&x, std::slice::from_ref(&w)).unwrap();
-        assert_close(y2.as_slice().unwrap(), &conv_reference(&conv, &x, std::slice::from_ref(&w), &g).0, "changed");
+    let check = |conv: &Conv, w: &Tensor, what: &str| {
+        let y = conv.forward(&x, std::slice::from_ref(w)).unwrap();
+        assert_close(y.as_slice().unwrap(), &conv_reference(conv, &x, std::slice::from_ref(w), &g).0, what);
+    };
+    // Two weight sets alive at once, passed in turn to one layer.
+    let (w1, w2) = (random_tensor(&mut rng, &[6, 4, 3, 3]), random_tensor(&mut rng, &[6, 4, 3, 3]));
+    for _ in 0..2 {
+        check(&conv, &w1, "first set");
+        check(&conv, &w2, "second set");
     }
+    // A node's weights edited in place (same address and length) and replaced, through weights_mut.
+    let mut node = Node::new("c".into(), "Conv".into(), Op::Conv(conv), vec![0], vec![1], vec![w1]);
+    let run = |node: &Node, what: &str| match &node.op {
+        Op::Conv(c) => check(c, &node.weights()[0], what),
+        _ => unreachable!(),
+    };
+    for _ in 0..3 {
+        run(&node, "before");
+        node.weights_mut()[0][[2, 1, 1, 1]] += 1.0;
+        run(&node, "one value changed in place");
+        node.weights_mut()[0] = random_tensor(&mut rng, &[6, 4, 3, 3]);
+        run(&node, "replaced");
+    }
+    // A copy of the node packs its own weights.
+    let copy = node.clone();
+    node.weights_mut()[0][[0, 0, 0, 0]] -= 2.0;
+    run(&copy, "copy");
+    run(&node, "original after the copy");
 }
 
 #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]

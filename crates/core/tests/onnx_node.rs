@@ -190,7 +190,7 @@ fn initializers_move_into_their_last_reader() {
     let g = onnx::from_proto(model, tensors).unwrap().graph;
     let convs: Vec<_> = g.nodes.iter().filter(|n| n.type_name == "Conv").collect();
     assert_eq!(convs.len(), 2);
-    assert_ne!(convs[0].weights[0].as_ptr(), w, "the first reader of w gets a copy");
-    assert_eq!(convs[0].weights[1].as_ptr(), b, "b moves into its only reader");
-    assert_eq!(convs[1].weights[0].as_ptr(), w, "w moves into its last reader");
+    assert_ne!(convs[0].weights()[0].as_ptr(), w, "the first reader of w gets a copy");
+    assert_eq!(convs[0].weights()[1].as_ptr(), b, "b moves into its only reader");
+    assert_eq!(convs[1].weights()[0].as_ptr(), w, "w moves into its last reader");
 }

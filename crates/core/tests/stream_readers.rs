@@ -21,7 +21,7 @@ fn chunked_of(bytes: &[u8], size: usize, total: usize) -> zfvis_core::Result<Mod
 }
 
 fn weights(m: &Model) -> Vec<Vec<f32>> {
-    m.graph.nodes.iter().flat_map(|n| n.weights.iter().map(|w| w.iter().copied().collect())).collect()
+    m.graph.nodes.iter().flat_map(|n| n.weights().iter().map(|w| w.iter().copied().collect())).collect()
 }
 
 /// A small conv net whose weights sit in raw_data, float_data and a Constant node.

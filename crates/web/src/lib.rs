@@ -376,7 +376,7 @@ impl Model {
         let o: TileJs = if opts.is_undefined() || opts.is_null() { TileJs::default() } else { from_js(opts)? };
         let node = self.inner.graph.node(layer).ok_or_else(|| JsError::new(&format!("no layer named '{layer}'")))?;
         let weights =
-            node.weights.first().ok_or_else(|| JsError::new(&format!("layer '{layer}' has no weights to tile")))?;
+            node.weights().first().ok_or_else(|| JsError::new(&format!("layer '{layer}' has no weights to tile")))?;
         let opts = o.options()?;
         let g = tile::tile_filters(weights, &opts).map_err(|e| js_error(e.context(format!("layer '{layer}'"))))?;
         to_js(&GridJs::from(g))

@@ -5,8 +5,7 @@
 use super::gemm::{gemm, gemm_packed, MatRef, PackB, PackedA, NR};
 use super::{contiguous, fmt_shape, nchw, tensor};
 use crate::{bail, Result, Tensor};
-use std::borrow::Cow;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Conv {
@@ -23,18 +22,33 @@ pub struct Conv {
     pub packed: PackCache,
 }
 
-/// Packed weights (one [`PackedA`] per group), made once and kept with a fingerprint of the weights
-/// they came from: other weights are never mistaken for them, they are only packed again.
-#[derive(Clone, Default)]
-pub struct PackCache(OnceLock<Arc<(u64, Vec<PackedA>)>>);
+/// Packed weights (one [`PackedA`] per group), made on first use and kept with the address and length of
+/// the weights they came from, so other weights passed to the same layer are packed anew. Weights edited
+/// in place keep their address: [`crate::graph::Node::weights_mut`] clears the cache for that reason.
+#[derive(Default)]
+pub struct PackCache(Mutex<Option<Packed>>);
+
+type Packed = Arc<((usize, usize), Vec<PackedA>)>;
 
 impl PackCache {
-    fn get(&self, weights: &[f32], pack: impl Fn() -> Vec<PackedA>) -> Cow<'_, [PackedA]> {
-        let key = fingerprint(weights);
-        match self.0.get_or_init(|| Arc::new((key, pack()))) {
-            cached if cached.0 == key => Cow::Borrowed(&cached.1),
-            _ => Cow::Owned(pack()),
+    fn get(&self, weights: &[f32], pack: impl Fn() -> Vec<PackedA>) -> Packed {
+        let key = (weights.as_ptr() as usize, weights.len());
+        let mut slot = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        match slot.as_ref() {
+            Some(cached) if cached.0 == key => cached.clone(),
+            _ => slot.insert(Arc::new((key, pack()))).clone(),
         }
+    }
+
+    pub fn clear(&mut self) {
+        *self.0.get_mut().unwrap_or_else(|e| e.into_inner()) = None;
+    }
+}
+
+impl Clone for PackCache {
+    /// A copy of a layer gets its own weights, so it packs its own.
+    fn clone(&self) -> Self {
+        Self::default()
     }
 }
 
@@ -47,24 +61,10 @@ impl PartialEq for PackCache {
 
 impl std::fmt::Debug for PackCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let bytes: usize = self.0.get().map_or(0, |c| c.1.iter().map(PackedA::size).sum());
+        let slot = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let bytes: usize = slot.as_ref().map_or(0, |c| c.1.iter().map(PackedA::size).sum());
         write!(f, "PackCache({bytes} bytes)")
     }
-}
-
-/// A Fletcher-style checksum of every value's bits (any one change, or two values swapped, alters it),
-/// in lanes the compiler vectorises: far cheaper than the convolution it guards.
-fn fingerprint(w: &[f32]) -> u64 {
-    let (mut s1, mut s2) = ([0u32; 8], [0u32; 8]);
-    for chunk in w.chunks(8) {
-        for ((a, b), v) in s1.iter_mut().zip(&mut s2).zip(chunk) {
-            *a = a.wrapping_add(v.to_bits());
-            *b = b.wrapping_add(*a);
-        }
-    }
-    let fold =
-        |s: [u32; 8]| s.iter().fold(0u64, |h, &x| (h.rotate_left(13) ^ x as u64).wrapping_mul(0x0000_0100_0000_01b3));
-    fold(s1) ^ fold(s2).rotate_left(32) ^ w.len() as u64
 }
 
 /// Output length of a strided, padded, dilated window over `len` (floor rounding).
@@ -127,6 +127,20 @@ impl Conv {
         Ok(shapes)
     }
 
+    fn packs(&self, weight: &[f32], mg: usize, k: usize) -> Packed {
+        self.packed.get(weight, || weight.chunks_exact(mg * k).map(|wg| PackedA::new(MatRef::new(wg, mg, k))).collect())
+    }
+
+    /// Packs the weights ahead of the first forward pass (a model's loader does, once).
+    pub fn prepare(&self, weights: &[Tensor]) {
+        let Some(w) = weights.first().filter(|w| w.ndim() == 4) else { return };
+        let (cg, mg) = (w.shape()[1], self.out_channels / self.group.max(1));
+        let k = cg * self.kernel[0] * self.kernel[1];
+        if self.check().is_ok() && w.len() == self.out_channels * k && !(cg == 1 && self.group > 1) {
+            self.packs(&contiguous(w), mg, k);
+        }
+    }
+
     pub fn forward(&self, x: &Tensor, weights: &[Tensor]) -> Result<Tensor> {
         let out_shape = self.output_shape(x.shape())?;
         let [n, c, h, w] = nchw(x.shape())?;
@@ -159,9 +173,7 @@ impl Conv {
             }
             return Ok(tensor(&out_shape, out));
         }
-        let packs = self
-            .packed
-            .get(&weight, || weight.chunks_exact(mg * k).map(|wg| PackedA::new(MatRef::new(wg, mg, k))).collect());
+        let packs = self.packs(&weight, mg, k);
         // Packing reads windows with no bounds checks: pad a copy of the input.
         let pad = self.pads != [0; 4];
         let geo_in = if pad { geo.padded([self.pads[2], self.pads[3]]) } else { geo };
@@ -176,7 +188,7 @@ impl Conv {
                 &padded
             };
             let plane_len = geo_in.h * geo_in.w;
-            for (gi, a) in packs.iter().enumerate() {
+            for (gi, a) in packs.1.iter().enumerate() {
                 let planes = &image[gi * cg * plane_len..(gi + 1) * cg * plane_len];
                 let start = (b * m + gi * mg) * oh * ow;
                 let dst = &mut out[start..start + mg * oh * ow];

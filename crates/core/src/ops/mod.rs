@@ -128,6 +128,20 @@ impl Op {
         })
     }
 
+    /// Derives from the weights what every forward pass needs (a convolution's packed copy).
+    pub fn prepare(&self, weights: &[Tensor]) {
+        if let Op::Conv(c) = self {
+            c.prepare(weights);
+        }
+    }
+
+    /// Drops what the op derived from its weights (a convolution's packed copy).
+    pub fn clear_caches(&mut self) {
+        if let Op::Conv(c) = self {
+            c.packed.clear();
+        }
+    }
+
     pub fn forward(&self, inputs: &[&Tensor], weights: &[Tensor], n_outputs: usize) -> Result<Output> {
         let one = |t: Tensor| Output::from(vec![t]);
         Ok(match self {

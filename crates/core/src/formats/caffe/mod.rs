@@ -27,6 +27,7 @@ pub fn load_read(prototxt: &[u8], weights: weights::Reader) -> Result<Model> {
     let (layers, v1) = prototxt::layers(&net)?;
     let (blobs, wformat) = weights.finish()?;
     let (graph, notes, transform) = net::build(&net, &layers, blobs)?.finish()?;
+    graph.prepare();
     Ok(Model {
         graph,
         format: format!("Caffe ({} prototxt, {} weights)", if v1 { "V1" } else { "V2" }, wformat.describe()),

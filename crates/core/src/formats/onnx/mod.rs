@@ -269,5 +269,6 @@ pub fn from_proto(model: proto::ModelProto, mut tensors: HashMap<String, Tensor>
     if r.graph.nodes.is_empty() {
         bail!(model, "the graph computes nothing from its inputs");
     }
+    r.graph.prepare();
     Ok(Model { graph: r.graph, format: format!("ONNX (opset {opset})"), notes, transform: Transform::default() })
 }
