@@ -1,15 +1,34 @@
 #!/usr/bin/env bash
-# Builds the page's wasm (release) into www/pkg, copies the graph layout library (dagre, from npm) into
+# Builds the page's wasm (release) into www/pkg and www/pkg-relaxed, copies the graph layout library (dagre, from npm) into
 # www/vendor and, when ../shared/fixtures exists, the CIFAR-10 quick example into www/examples
 # (www/examples/index.json lists it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# simd128 lets matrixmultiply use its wasm SIMD kernel (Chromium supports it).
-RUSTFLAGS='-C target-feature=+simd128' wasm-pack build crates/web --target web --release --out-dir ../../www/pkg --no-typescript
+[ -x node_modules/.bin/wasm-opt ] && [ -f "node_modules/@dagrejs/dagre/dist/dagre.esm.js" ] || npm ci
+
+# The engine twice: with wasm SIMD (www/pkg), and with relaxed SIMD's fused multiply-add as well
+# (www/pkg-relaxed), which www/wasm.js loads where the browser supports it. Each in its own target
+# directory, so neither rebuild undoes the other. Then binaryen's wasm-opt from npm (Debian's breaks the
+# module: ../shared/TOOLCHAIN.md), skipped when the module is unchanged since the last run.
+build() {
+  local out=$1 features=$2
+  CARGO_TARGET_DIR="$PWD/target/$out" RUSTFLAGS="-C target-feature=$features" \
+    wasm-pack build crates/web --target web --release --out-dir "../../www/$out" --no-typescript
+  local wasm="www/$out/zfvis_web_bg.wasm" cache="target/wasm-opt/$out"
+  mkdir -p "$cache"
+  local sum
+  sum=$(sha256sum "$wasm" | cut -d' ' -f1)
+  if [ "$(cat "$cache/input.sha256" 2>/dev/null)" != "$sum" ]; then
+    node_modules/.bin/wasm-opt -O3 --strip-debug --strip-producers "$wasm" -o "$cache/optimized.wasm"
+    echo "$sum" > "$cache/input.sha256"
+  fi
+  cp "$cache/optimized.wasm" "$wasm"
+}
+build pkg +simd128
+build pkg-relaxed +simd128,+relaxed-simd
 
 # dagre's ES module build bundles its graphlib dependency: both licences go along.
 dagre=node_modules/@dagrejs/dagre
-[ -f "$dagre/dist/dagre.esm.js" ] && [ -f node_modules/@dagrejs/graphlib/LICENSE ] || npm ci
 rm -rf www/vendor
 mkdir -p www/vendor
 cp "$dagre/dist/dagre.esm.js" "$dagre/dist/dagre.esm.js.map" "$dagre/dist/dagre.esm.js.LEGAL.txt" www/vendor/

@@ -4,6 +4,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo test --workspace
 wasm-pack test --headless --chrome crates/web
+# The GEMM, convolution and pooling fast paths against plain loops, in both of the page's wasm builds.
+for features in +simd128 +simd128,+relaxed-simd; do
+  CARGO_TARGET_DIR="$PWD/target/test-${features//[+,]/}" RUSTFLAGS="-C target-feature=$features" \
+    wasm-pack test --headless --chrome crates/core --test fast_paths
+done
 cargo build --release -p zfvis-cli
 bash scripts/build-web.sh
 [ -d node_modules ] || npm ci

@@ -3,7 +3,13 @@ export class Engine {
   #worker = null;
   #pending = new Map();
   #nextId = 0;
+  #build;
   onrestart = () => {};
+
+  // build: 'simd128' or 'relaxed-simd' to force one wasm build (benchmarks); by default www/wasm.js picks.
+  constructor({ build } = {}) {
+    this.#build = build;
+  }
 
   call(op, args) {
     if (!this.#worker) this.#start();
@@ -19,7 +25,9 @@ export class Engine {
   }
 
   #start() {
-    const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
+    const url = new URL('./worker.js', import.meta.url);
+    if (this.#build) url.searchParams.set('build', this.#build);
+    const worker = new Worker(url, { type: 'module' });
     worker.onmessage = ({ data }) => {
       const p = this.#pending.get(data.id);
       this.#pending.delete(data.id);

@@ -1,8 +1,9 @@
 // Module Web Worker that owns the wasm engine: the main thread never runs wasm.
 // Protocol: {id, op, args} in; {id, result} or {id, error, trap} out, one request at a time.
 
-const wasm = import('./pkg/zfvis_web.js')
-  .then(async (m) => { await m.default(); return m; })
+import { loadEngine } from './wasm.js';
+
+const wasm = loadEngine()
   .catch((e) => { throw new Error(`could not start the WebAssembly engine: ${e.message}`); });
 
 let model = null;
@@ -95,7 +96,7 @@ const ops = {
       const sorted = [...ms].sort((a, b) => a - b);
       return [sorted[sorted.length >> 1], sorted[0], sorted[sorted.length - 1], ...ms];
     };
-    const result = {};
+    const result = { build: (await wasm).build };
     if (sgemm) {
       const { benchSgemm } = await wasm;
       result.sgemm = sgemm.map(([m, k, n]) => [...benchSgemm(m, k, n, runs)]);

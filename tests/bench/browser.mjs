@@ -5,7 +5,8 @@
 // the first convolution's filters (median, min–max), both engines' outputs compared, load times, peak wasm
 // memory, and ms and GFLOP/s of every convolution. Then the GEMM micro-benchmark through the page's wasm.
 // Usage: bash scripts/build-web.sh && python3 tests/bench/make_models.py && node tests/bench/browser.mjs
-//        [--json results.json] [--scale 0.5] [--no-gemm] [model name ...]   (names from models.json)
+//        [--json results.json] [--scale 0.5] [--no-gemm] [--build simd128|relaxed-simd] [model name ...]
+// (names from models.json; --build forces one of the page's two wasm builds, else the page picks)
 import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { openBrowser, ROOT } from '../e2e/helpers.mjs';
@@ -20,6 +21,7 @@ const flag = (name) => argv.includes(name) && argv.splice(argv.indexOf(name), 1)
 const jsonOut = option('--json');
 const scale = Number(option('--scale') ?? 1);
 const noGemm = flag('--no-gemm');
+const engineBuild = option('--build');
 const models = argv.length ? config.models.filter((m) => argv.includes(m.name)) : config.models;
 const runs = (n) => Math.max(3, Math.round(n * scale));
 
@@ -94,12 +96,12 @@ async function measure(model, file, r) {
   });
   // The browser reads the file from disk, as it does for a user's pick; both engines get that File.
   await b.page.setInputFiles('#bench-file', file);
-  const setup = await b.page.evaluate(async ({ ortVersion }) => {
+  const setup = await b.page.evaluate(async ({ ortVersion, build }) => {
     const file = document.getElementById('bench-file').files[0];
     const B = (window.bench = {});
     const out = {};
     // zfvis: the page's worker client, a fresh worker (its wasm memory only grows: its size is the peak).
-    B.engine = new (await import('./engine.js')).Engine();
+    B.engine = new (await import('./engine.js')).Engine({ build });
     B.call = (op, args) => B.engine.call(op, args);
     try {
       out.memoryStart = await B.call('memory');
@@ -153,7 +155,7 @@ async function measure(model, file, r) {
     let ours, theirs;
     if (!out.oursError) {
       try {
-        ours = (await B.call('bench', { input })).output;
+        ({ output: ours, build: out.build } = await B.call('bench', { input }));
       } catch (e) {
         out.oursError = e.message;
       }
@@ -177,9 +179,10 @@ async function measure(model, file, r) {
       out.outputs = { length: [ours.length, theirs.length], diff, range };
     }
     return out;
-  }, { ortVersion: ORT_VERSION });
+  }, { ortVersion: ORT_VERSION, build: engineBuild });
   Object.assign(r, setup);
   const ok = { ours: !r.oursError, ort: !r.ortError };
+  if (r.build) console.log(`  zfvis wasm build: ${r.build}`);
   if (r.oursError) console.log(`  zfvis FAILED: ${r.oursError}`);
   if (r.ortError) console.log(`  onnxruntime-web FAILED: ${r.ortError}`);
   if (r.outputs) {
@@ -294,15 +297,17 @@ if (!noGemm) {
   const { sizes } = config.gemm;
   const gemmRuns = runs(config.gemm.runs);
   await b.page.goto(b.url);
-  const times = await b.page.evaluate(async ({ sizes, runs }) => {
-    const engine = new (await import('./engine.js')).Engine();
+  const times = await b.page.evaluate(async ({ sizes, runs, build }) => {
+    const engine = new (await import('./engine.js')).Engine({ build });
     const r = await engine.call('bench', { sgemm: sizes.map((n) => [n, n, n]), runs });
     engine.terminate();
-    return r.sgemm;
-  }, { sizes, runs: gemmRuns });
-  console.log(`\nsgemm through zfvis_core::ops::gemm::sgemm in Chromium (C = A·B, square; ${gemmRuns} samples of ≥ 20 ms each):`);
+    return r;
+  }, { sizes, runs: gemmRuns, build: engineBuild });
+  results.build = times.build;
+  console.log(`\nsgemm through zfvis_core::ops::gemm::sgemm in Chromium (C = A·B, square; ${gemmRuns} samples of ≥ 20 ms each; `
+    + `${times.build} build):`);
   results.gemm = sizes.map((n, i) => {
-    const t = stats(times[i]);
+    const t = stats(times.sgemm[i]);
     const g = [gflops(n ** 3, t[0]), gflops(n ** 3, t[1])];
     console.log(`  ${String(n).padStart(4)}: ${f3(t)} = ${g[0].toFixed(1)} GFLOP/s (best ${g[1].toFixed(1)})`);
     return { n, ms: t, gflops: g };

@@ -29,6 +29,7 @@ export const shared = (path) => join(SHARED, path);
 function requireBuilt() {
   for (const [path, how] of [
     ['www/pkg/zfvis_web_bg.wasm', 'bash scripts/build-web.sh'],
+    ['www/pkg-relaxed/zfvis_web_bg.wasm', 'bash scripts/build-web.sh'],
     ['www/examples/index.json', 'bash scripts/build-web.sh'],
     ['www/vendor/dagre.esm.js', 'bash scripts/build-web.sh'],
   ]) {
