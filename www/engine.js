@@ -18,10 +18,13 @@ export class Engine {
     return new Promise((resolve, reject) => this.#pending.set(id, { resolve, reject }));
   }
 
-  // Stops the worker; the next call starts a new one.
+  // Stops the worker at once; calls still waiting fail with an AbortError. The next call starts a new one.
   terminate() {
     this.#worker?.terminate();
     this.#worker = null;
+    const waiting = [...this.#pending.values()];
+    this.#pending.clear();
+    for (const p of waiting) p.reject(new DOMException('the engine was stopped', 'AbortError'));
   }
 
   #start() {

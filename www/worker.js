@@ -55,6 +55,13 @@ const ops = {
     return model.summary();
   },
 
+  // A forward pass over n inputs at once (input: their values one after another): {name: Float32Array}
+  // for each name in outputs, over the whole batch. Batch jobs send shards of their images here (pool.js).
+  forwardBatch({ input, n, outputs }) {
+    const arrays = loaded().forwardBatch(input, n, outputs);
+    return Object.fromEntries(outputs.map((name, i) => [name, arrays[i]]));
+  },
+
   // Bytes of wasm memory (it never shrinks: the peak so far).
   async memory() {
     return (await wasm).memoryBytes();

@@ -291,6 +291,56 @@ function report(r) {
   }
 }
 
+// ---- batch jobs' path: batched forward passes sharded over a pool of workers (www/pool.js)
+
+for (const model of models.filter((m) => m.pool)) {
+  const file = join(ROOT, `target/bench-models/${model.name}.onnx`);
+  const r = results.models.find((x) => x.name === model.name);
+  if (!existsSync(file) || !r || r.error) continue;
+  const { images, shard, workers } = model.pool;
+  const reps = runs(5);
+  await b.page.goto(b.url);
+  await b.page.evaluate(() => {
+    document.body.append(Object.assign(document.createElement('input'), { type: 'file', id: 'bench-file' }));
+  });
+  await b.page.setInputFiles('#bench-file', file);
+  r.pool = await b.page.evaluate(async ({ images, shard, workers, reps, build, shape }) => {
+    const { Pool } = await import('./pool.js');
+    const onnx = document.getElementById('bench-file').files[0];
+    const per = shape.reduce((a, d) => a * d, 1);
+    let seed = 1;
+    const data = Float32Array.from({ length: images * per }, () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32) * 2 - 1);
+    const shards = Array.from({ length: Math.ceil(images / shard) }, (_, k) => [k * shard, Math.min(shard, images - k * shard)]);
+    const out = [];
+    for (const size of workers) {
+      const pool = new Pool(size, { build });
+      pool.setModel({ onnx });
+      const run = (e, [start, n]) => e.call('forwardBatch', { input: data.slice(start * per, (start + n) * per), n, outputs: [] });
+      await pool.map(shards.slice(0, 2 * size), run);
+      const ms = [];
+      for (let i = 0; i < reps; i++) {
+        const t = performance.now();
+        await pool.map(shards, run);
+        ms.push(performance.now() - t);
+      }
+      pool.terminate();
+      ms.sort((a, b) => a - b);
+      out.push({ workers: size, ms: [ms[ms.length >> 1], ms[0], ms.at(-1)] });
+    }
+    return out;
+  }, { images, shard, workers, reps, build: engineBuild, shape: r.inputShape });
+  const perSecond = (ms) => (images / ms) * 1000;
+  const single = r.forward ? 1000 / r.forward[0] : undefined;
+  console.log(`\n${model.label}: ${images} seeded inputs in batches of ${shard}, sharded over a pool of workers `
+    + `(${reps} repetitions; inputs per second from the median)`);
+  for (const p of r.pool) {
+    const base = r.pool[0];
+    console.log(`  ${p.workers} worker${p.workers > 1 ? 's' : ' '} ${perSecond(p.ms[0]).toFixed(0).padStart(7)} /s `
+      + `(${f3(p.ms)} for all)${p === base ? '' : `, ${(base.ms[0] / p.ms[0]).toFixed(2)}× one worker`}`);
+  }
+  if (single) console.log(`  single forward passes in one worker: ${single.toFixed(0)} /s`);
+}
+
 // ---- GEMM micro-benchmark through the page's wasm (a worker with no model)
 
 if (!noGemm) {

@@ -153,6 +153,9 @@ struct ProfileJs {
 }
 
 /// Bytes of wasm linear memory: it only grows, so this is the peak so far.
+/// Activation bytes a batched forward pass keeps at once (see `forwardBatch`).
+const GROUP_BYTES: u64 = 1 << 20;
+
 #[wasm_bindgen(js_name = memoryBytes)]
 pub fn memory_bytes() -> f64 {
     #[cfg(target_arch = "wasm32")]
@@ -412,6 +415,47 @@ impl Model {
             Some((acts, _)) => g.inputs.iter().map(|(id, _)| acts.values[*id].clone()).collect(),
             None => g.default_input_shapes().iter().map(|s| Tensor::zeros(zfvis_core::ndarray::IxDyn(s))).collect(),
         }
+    }
+
+    /// A forward pass over `n` inputs at once (`data`: the first input's values for each, one after
+    /// another, at its batch-1 shape), kept nowhere; returns the named values (layer or tensor names), each
+    /// for the whole batch, as Float32Arrays. Batch jobs (occlusion, top-k) run on it, sharded over workers.
+    #[wasm_bindgen(js_name = forwardBatch)]
+    pub fn forward_batch(&self, data: Vec<f32>, n: usize, names: Vec<String>) -> Result<js_sys::Array, JsError> {
+        let g = &self.inner.graph;
+        let shapes = g.default_input_shapes();
+        let [shape] = shapes.as_slice() else {
+            return Err(JsError::new(&format!("the model has {} inputs; batches feed one", shapes.len())));
+        };
+        let ids = names
+            .iter()
+            .map(|name| g.value_id(name).ok_or_else(|| JsError::new(&format!("no layer or value named '{name}'"))))
+            .collect::<Result<Vec<_>, _>>()?;
+        let one: usize = shape.iter().product();
+        if n == 0 || data.len() != n * one {
+            return Err(JsError::new(&format!(
+                "a batch of {n} needs {} values ({one} per input), not {}",
+                n * one,
+                data.len()
+            )));
+        }
+        // Groups of images whose activations together stay within the core's cache (layer by layer over
+        // a large batch runs from memory instead); dense layers still read their weights once per group.
+        let shapes = engine::infer_shapes(g, &shapes).map_err(js_error)?;
+        let per_image: u64 = g.nodes.iter().map(|node| zfvis_core::analysis::activation_bytes(node, &shapes)).sum();
+        let group = ((GROUP_BYTES / per_image.max(1)) as usize).clamp(1, n);
+        let mut outs: Vec<Vec<f32>> = vec![Vec::new(); ids.len()];
+        for (start, chunk) in data.chunks(group * one).enumerate().map(|(i, c)| (i * group, c)) {
+            let mut batch_shape = shape.clone();
+            batch_shape[0] = chunk.len() / one;
+            let input = Tensor::from_shape_vec(zfvis_core::ndarray::IxDyn(&batch_shape), chunk.to_vec())
+                .map_err(|e| JsError::new(&e.to_string()))?;
+            let acts = engine::forward(g, vec![input]).map_err(|e| js_error(e.context(format!("images from {start}"))))?;
+            for (out, &id) in outs.iter_mut().zip(&ids) {
+                out.extend(acts.values[id].iter().copied());
+            }
+        }
+        Ok(outs.iter().map(|o| js_sys::Float32Array::from(o.as_slice())).collect())
     }
 
     /// One forward pass, for benchmarks: on the last forward pass's input (see `setBenchInput`), else on
