@@ -26,6 +26,13 @@ build() {
 }
 build pkg +simd128
 build pkg-relaxed +simd128,+relaxed-simd
+# The size budget the README states, per build (about 0.83 MB gzipped).
+budget=2500000
+for out in pkg pkg-relaxed; do
+  size=$(stat -c %s "www/$out/zfvis_web_bg.wasm")
+  echo "www/$out/zfvis_web_bg.wasm: $size bytes (budget $budget)"
+  [ "$size" -le "$budget" ] || { echo "the wasm module is over its size budget" >&2; exit 1; }
+done
 
 # dagre's ES module build bundles its graphlib dependency: both licences go along.
 dagre=node_modules/@dagrejs/dagre
