@@ -243,6 +243,7 @@ fn conv_forward_and_backward_match_direct_convolution() {
         assert_eq!(conv.forward(&x, &weights).unwrap(), y, "{what}, cached");
         let dx = conv.backward(&shape, &g, &weights).unwrap();
         assert_close(dx.as_slice().unwrap(), &want_dx, &format!("{what}, backward"));
+        assert_eq!(conv.backward(&shape, &g, &weights).unwrap(), dx, "{what}, backward cached");
     }
 }
 

@@ -26,22 +26,28 @@ pub struct Conv {
 /// the weights they came from, so other weights passed to the same layer are packed anew. Weights edited
 /// in place keep their address: [`crate::graph::Node::weights_mut`] clears the cache for that reason.
 #[derive(Default)]
-pub struct PackCache(Mutex<Option<Packed>>);
+pub struct PackCache {
+    forward: Mutex<Option<Packed>>,
+    /// The flipped, transposed filters of the stride-1 backward pass.
+    transposed: Mutex<Option<Packed>>,
+}
 
 type Packed = Arc<((usize, usize), Vec<PackedA>)>;
 
-impl PackCache {
-    fn get(&self, weights: &[f32], pack: impl Fn() -> Vec<PackedA>) -> Packed {
-        let key = (weights.as_ptr() as usize, weights.len());
-        let mut slot = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        match slot.as_ref() {
-            Some(cached) if cached.0 == key => cached.clone(),
-            _ => slot.insert(Arc::new((key, pack()))).clone(),
-        }
+fn cached(slot: &Mutex<Option<Packed>>, weights: &[f32], pack: impl Fn() -> Vec<PackedA>) -> Packed {
+    let key = (weights.as_ptr() as usize, weights.len());
+    let mut slot = slot.lock().unwrap_or_else(|e| e.into_inner());
+    match slot.as_ref() {
+        Some(cached) if cached.0 == key => cached.clone(),
+        _ => slot.insert(Arc::new((key, pack()))).clone(),
     }
+}
 
+impl PackCache {
     pub fn clear(&mut self) {
-        *self.0.get_mut().unwrap_or_else(|e| e.into_inner()) = None;
+        for slot in [&mut self.forward, &mut self.transposed] {
+            *slot.get_mut().unwrap_or_else(|e| e.into_inner()) = None;
+        }
     }
 }
 
@@ -61,8 +67,11 @@ impl PartialEq for PackCache {
 
 impl std::fmt::Debug for PackCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let slot = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        let bytes: usize = slot.as_ref().map_or(0, |c| c.1.iter().map(PackedA::size).sum());
+        let bytes: usize = [&self.forward, &self.transposed]
+            .iter()
+            .filter_map(|slot| slot.lock().unwrap_or_else(|e| e.into_inner()).as_ref().map(Arc::clone))
+            .map(|c| c.1.iter().map(PackedA::size).sum::<usize>())
+            .sum();
         write!(f, "PackCache({bytes} bytes)")
     }
 }
@@ -128,7 +137,9 @@ impl Conv {
     }
 
     fn packs(&self, weight: &[f32], mg: usize, k: usize) -> Packed {
-        self.packed.get(weight, || weight.chunks_exact(mg * k).map(|wg| PackedA::new(MatRef::new(wg, mg, k))).collect())
+        cached(&self.packed.forward, weight, || {
+            weight.chunks_exact(mg * k).map(|wg| PackedA::new(MatRef::new(wg, mg, k))).collect()
+        })
     }
 
     /// Packs the weights ahead of the first forward pass (a model's loader does, once).
@@ -174,6 +185,17 @@ impl Conv {
             return Ok(tensor(&out_shape, out));
         }
         let packs = self.packs(&weight, mg, k);
+        self.gemm_into(&xs, [n, c, h, w], &packs.1, &mut out);
+        Ok(tensor(&out_shape, out))
+    }
+
+    /// out (n×m×oh×ow, holding the bias) += the convolution of xs (n×c×h×w) with the weights packed per group.
+    fn gemm_into(&self, xs: &[f32], [n, c, h, w]: [usize; 4], packs: &[PackedA], out: &mut [f32]) {
+        let (m, cg) = (self.out_channels, c / self.group);
+        let mg = m / self.group;
+        let oh = conv_out_len(h, self.kernel[0], self.stride[0], self.pads[0], self.pads[2], self.dilation[0]).unwrap_or(0);
+        let ow = conv_out_len(w, self.kernel[1], self.stride[1], self.pads[1], self.pads[3], self.dilation[1]).unwrap_or(0);
+        let geo = Geometry::new(self, cg, [h, w], [oh, ow]);
         // Packing reads windows with no bounds checks: pad a copy of the input.
         let pad = self.pads != [0; 4];
         let geo_in = if pad { geo.padded([self.pads[2], self.pads[3]]) } else { geo };
@@ -188,7 +210,7 @@ impl Conv {
                 &padded
             };
             let plane_len = geo_in.h * geo_in.w;
-            for (gi, a) in packs.1.iter().enumerate() {
+            for (gi, a) in packs.iter().enumerate() {
                 let planes = &image[gi * cg * plane_len..(gi + 1) * cg * plane_len];
                 let start = (b * m + gi * mg) * oh * ow;
                 let dst = &mut out[start..start + mg * oh * ow];
@@ -202,7 +224,53 @@ impl Conv {
         if pad {
             PADDED.set(padded);
         }
-        Ok(tensor(&out_shape, out))
+    }
+
+    /// At stride 1, the backward pass to the input is itself a convolution: of the output's gradient
+    /// with each filter flipped and input and output channels swapped, padded by the kernel's reach less
+    /// the padding. That runs as deep as the forward pass (the folding path multiplies over the output
+    /// channels only). None where it does not apply.
+    fn transposed(&self, c: usize) -> Option<Conv> {
+        let reach = [self.dilation[0] * (self.kernel[0] - 1), self.dilation[1] * (self.kernel[1] - 1)];
+        let pads = [
+            reach[0].checked_sub(self.pads[0])?,
+            reach[1].checked_sub(self.pads[1])?,
+            reach[0].checked_sub(self.pads[2])?,
+            reach[1].checked_sub(self.pads[3])?,
+        ];
+        // Few input channels per group make a GEMM of few rows (the first layer): folding is faster there.
+        let few = c / self.group < 8;
+        (self.stride == [1, 1] && !few && self.kernel != [1, 1]).then(|| Conv {
+            out_channels: c,
+            kernel: self.kernel,
+            stride: [1, 1],
+            pads,
+            dilation: self.dilation,
+            group: self.group,
+            bias: false,
+            packed: PackCache::default(),
+        })
+    }
+
+    /// The flipped, transposed filters of [`Conv::transposed`], packed per group (cg × mg·kh·kw each).
+    fn transposed_packs(&self, weight: &[f32], cg: usize) -> Packed {
+        let (mg, [kh, kw]) = (self.out_channels / self.group, self.kernel);
+        let taps = kh * kw;
+        cached(&self.packed.transposed, weight, || {
+            (0..self.group)
+                .map(|gi| {
+                    let mut t = vec![0f32; cg * mg * taps];
+                    for ci in 0..cg {
+                        for mo in 0..mg {
+                            let src = &weight[((gi * mg + mo) * cg + ci) * taps..][..taps];
+                            let dst = &mut t[(ci * mg + mo) * taps..][..taps];
+                            dst.iter_mut().zip(src.iter().rev()).for_each(|(d, s)| *d = *s);
+                        }
+                    }
+                    PackedA::new(MatRef::new(&t, cg, mg * taps))
+                })
+                .collect()
+        })
     }
 }
 
@@ -451,6 +519,15 @@ impl Conv {
         let weight = contiguous(&weights[0]);
         let gs = contiguous(g);
         let mut dx = vec![0f32; n * c * h * w];
+        // The transposed convolution also multiplies the zeros around the gradient: worth it only where the
+        // output is about as large as the input ("same" padding).
+        let transposed = if 4 * h * w <= 5 * oh * ow { self.transposed(c) } else { None };
+        if let Some(t) = transposed {
+            if t.output_shape(&[n, m, oh, ow]).is_ok_and(|s| s == [n, c, h, w]) {
+                t.gemm_into(&gs, [n, m, oh, ow], &self.transposed_packs(&weight, cg).1, &mut dx);
+                return Ok(tensor(x_shape, dx));
+            }
+        }
         let geo = Geometry::new(self, cg, [h, w], [oh, ow]);
         let np = oh * ow;
         for b in 0..n {
