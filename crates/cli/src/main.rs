@@ -3,7 +3,9 @@
 mod bench;
 mod decode;
 mod model_files;
+mod occlusion;
 mod project;
+mod topk;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use model_files::{load_mean, load_model};
@@ -100,6 +102,12 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Occlusion sensitivity (Zeiler & Fergus Fig. 7): a square slides over the input; maps of the class
+    /// probability, the most probable class, or a feature map's total activation at each position.
+    Occlusion(occlusion::OcclusionArgs),
+    /// The k strongest activations of each feature map of a layer over an image set (Zeiler & Fergus
+    /// Fig. 2), as JSON and PNG grids of projections and input patches.
+    Topk(topk::TopkArgs),
     /// Tiles a layer's filters into a grid PNG (Caffe's vis_square).
     Tile {
         #[arg(required = true, num_args = 1..)]
@@ -261,6 +269,8 @@ fn run(cli: Cli) -> Result<()> {
             let model = if model.is_empty() { None } else { Some(load_model(&model)?) };
             bench::run(model.as_ref(), runs, &bench::Extra { profile, gemm, gemm_runs }, json)
         }
+        Command::Occlusion(args) => occlusion::run(args),
+        Command::Topk(args) => topk::run(args),
         Command::Tile { model, layer, norm, pad, pad_value, zoom, first, start, mode, channel_order, output } => {
             let model = load_model(&model)?;
             let node = model.graph.node(&layer).ok_or_else(|| Error::input(format!("no layer named '{layer}'")))?;

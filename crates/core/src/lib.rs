@@ -8,6 +8,7 @@
 //! - [`summary`] and [`analysis`]: the layer table with shapes, parameters, MACs, memory and receptive fields.
 
 pub mod analysis;
+pub mod datasets;
 pub mod engine;
 pub mod error;
 pub mod formats;

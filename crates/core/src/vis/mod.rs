@@ -1,10 +1,12 @@
 //! Visualizations, one module each. All render to [`Rgba`] images.
 
 pub mod gradcam;
+pub mod occlusion;
 pub mod projection;
 pub mod receptive_field;
 pub mod render;
 pub mod tile;
+pub mod topk;
 
 /// An 8-bit RGBA image, row-major, ready for a canvas `ImageData`.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,0 +1,3 @@
+//! Image sets in the layouts their publishers ship.
+
+pub mod cifar10;

@@ -1,0 +1,1 @@
+//! Occlusion sensitivity (Zeiler & Fergus 2014, Fig. 7).
