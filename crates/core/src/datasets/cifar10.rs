@@ -1,1 +1,132 @@
 //! CIFAR-10's binary batches (`data_batch_*.bin`, `test_batch.bin`).
+//!
+//! The official layout: records of [`RECORD`] = 3073 bytes, one after another, no header. Each record is
+//! a label byte (0–9, the order of [`crate::labels::CIFAR10`]) and then the 32×32 image as three planes
+//! of 1024 bytes, R, G then B, each row-major. An official file holds 10,000 records.
+//!
+//! [`parse`] checks a whole file and copies it into a [`Batch`]; [`records`] walks a file without copying;
+//! [`record`] reads one record from a 3073-byte chunk, for readers that stream a file piece by piece.
+
+use crate::{bail, Result};
+
+/// Image side in pixels.
+pub const SIDE: usize = 32;
+/// Pixels per plane (32 × 32).
+pub const PLANE: usize = SIDE * SIDE;
+/// Bytes of one image: three planes.
+pub const IMAGE: usize = 3 * PLANE;
+/// Bytes of one record: the label and the image.
+pub const RECORD: usize = 1 + IMAGE;
+/// Number of classes.
+pub const CLASSES: usize = 10;
+
+/// One record, borrowing its bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Record<'a> {
+    pub label: u8,
+    /// 3072 bytes: the R, G and B planes, each 32×32 row-major.
+    pub planes: &'a [u8],
+}
+
+impl Record<'_> {
+    /// The label's class name ("airplane" … "truck").
+    pub fn class_name(&self) -> &'static str {
+        crate::labels::CIFAR10[self.label as usize]
+    }
+
+    /// The image as 3×32×32 floats in 0..255, planes R, G, B.
+    pub fn chw(&self) -> Vec<f32> {
+        self.planes.iter().map(|&b| b as f32).collect()
+    }
+
+    /// The image as 32×32 RGBA pixels (alpha 255), row-major.
+    pub fn rgba(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(PLANE * 4);
+        for i in 0..PLANE {
+            out.extend_from_slice(&[self.planes[i], self.planes[PLANE + i], self.planes[2 * PLANE + i], 255]);
+        }
+        out
+    }
+}
+
+/// Checks that `len` bytes are a whole number of records and returns how many.
+pub fn count(len: usize) -> Result<usize> {
+    if len == 0 {
+        bail!(input, "CIFAR-10 batch: the file is empty");
+    }
+    if len % RECORD != 0 {
+        bail!(
+            input,
+            "CIFAR-10 batch: {len} bytes is not a multiple of the record size {RECORD} (1 label byte + 3×32×32 \
+             pixels): {} whole records and {} bytes left over; the file is truncated or not a CIFAR-10 binary batch",
+            len / RECORD,
+            len % RECORD
+        );
+    }
+    Ok(len / RECORD)
+}
+
+/// Reads record number `index` (used in messages) from exactly [`RECORD`] bytes.
+pub fn record(chunk: &[u8], index: usize) -> Result<Record<'_>> {
+    if chunk.len() != RECORD {
+        bail!(input, "CIFAR-10 batch: record {index} has {} bytes, not {RECORD}", chunk.len());
+    }
+    let label = chunk[0];
+    if label as usize >= CLASSES {
+        bail!(input, "CIFAR-10 batch: record {index} has label {label}; labels are 0 to 9");
+    }
+    Ok(Record { label, planes: &chunk[1..] })
+}
+
+/// The records of a whole file in order, without copying. The length is checked first; each label as the
+/// iterator reaches it.
+pub fn records(bytes: &[u8]) -> Result<impl Iterator<Item = Result<Record<'_>>> + '_> {
+    count(bytes.len())?;
+    Ok(bytes.chunks_exact(RECORD).enumerate().map(|(i, c)| record(c, i)))
+}
+
+/// A parsed batch file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Batch {
+    pub labels: Vec<u8>,
+    /// N × 3 × 32 × 32 bytes, planes R, G, B.
+    pub images: Vec<u8>,
+}
+
+impl Batch {
+    pub fn len(&self) -> usize {
+        self.labels.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.labels.is_empty()
+    }
+
+    /// Image `i` as a record.
+    pub fn get(&self, i: usize) -> Record<'_> {
+        Record { label: self.labels[i], planes: &self.images[i * IMAGE..(i + 1) * IMAGE] }
+    }
+}
+
+/// Checks a whole file (its length, then every label) and copies it into a [`Batch`].
+pub fn parse(bytes: &[u8]) -> Result<Batch> {
+    let n = count(bytes.len())?;
+    let mut b = Batch { labels: Vec::with_capacity(n), images: Vec::with_capacity(n * IMAGE) };
+    for r in records(bytes)? {
+        let r = r?;
+        b.labels.push(r.label);
+        b.images.extend_from_slice(r.planes);
+    }
+    Ok(b)
+}
+
+/// Writes records in the official layout: each label followed by its 3072 plane bytes (R, G, B).
+pub fn encode<'a>(records: impl IntoIterator<Item = (u8, &'a [u8])>) -> Vec<u8> {
+    let mut out = Vec::new();
+    for (label, planes) in records {
+        assert_eq!(planes.len(), IMAGE, "a CIFAR-10 image is 3×32×32 bytes");
+        out.push(label);
+        out.extend_from_slice(planes);
+    }
+    out
+}
