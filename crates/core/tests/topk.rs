@@ -139,8 +139,7 @@ fn top9_over_cifar10_test_equals_brute_force() {
                 all[l] = vec![Vec::with_capacity(n); c];
             }
             for ch in 0..c {
-                let mut units: Vec<Entry> =
-                    (0..h * w).map(|u| e(a[[0, ch, u / w, u % w]], i, u / w, u % w)).collect();
+                let mut units: Vec<Entry> = (0..h * w).map(|u| e(a[[0, ch, u / w, u % w]], i, u / w, u % w)).collect();
                 units.sort_by(|p, q| q.value.partial_cmp(&p.value).unwrap().then((p.y, p.x).cmp(&(q.y, q.x))));
                 all[l][ch].push(units[0]);
             }

@@ -54,7 +54,7 @@ pub fn count(len: usize) -> Result<usize> {
     if len == 0 {
         bail!(input, "CIFAR-10 batch: the file is empty");
     }
-    if len % RECORD != 0 {
+    if !len.is_multiple_of(RECORD) {
         bail!(
             input,
             "CIFAR-10 batch: {len} bytes is not a multiple of the record size {RECORD} (1 label byte + 3×32×32 \

@@ -30,11 +30,7 @@ pub struct Entry {
 
 /// The ranking (see the module docs): `Less` when `a` ranks before (is stronger than) `b`.
 pub fn rank(a: &Entry, b: &Entry) -> Ordering {
-    (b.value + 0.0)
-        .total_cmp(&(a.value + 0.0))
-        .then(a.image.cmp(&b.image))
-        .then(a.y.cmp(&b.y))
-        .then(a.x.cmp(&b.x))
+    (b.value + 0.0).total_cmp(&(a.value + 0.0)).then(a.image.cmp(&b.image)).then(a.y.cmp(&b.y)).then(a.x.cmp(&b.x))
 }
 
 /// The first maximum of a row-major plane: (flat index, value). A NaN never replaces a number; an
