@@ -111,6 +111,8 @@ const notices = (page) => page.$$eval('#notice-list li', (lis) => lis.map((li) =
 test('a hostile link without a usable model loads nothing, runs nothing and says what it ignored', async () => {
   const { page, errors } = b;
   await b.open();
+  // The examples menu fills in after a fetch: the clean state is the settled page.
+  await page.waitForLoadState('networkidle');
   const clean = await domState(page);
   const cleanView = await viewState(page);
   const requests = models?.requests.length;
