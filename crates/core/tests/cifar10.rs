@@ -3,7 +3,6 @@
 
 mod common;
 use common::*;
-use std::io::Read;
 use zfvis_core::datasets::cifar10::{self, IMAGE, PLANE, RECORD};
 
 /// Three records with known pixels: image i has R = i, G = pixel index mod 251, B = 255 − i.
@@ -61,25 +60,6 @@ fn bad_files_get_clear_messages() {
     let e = cifar10::parse(&bytes).unwrap_err();
     assert!(e.message.contains("record 2 has label 10"), "{e}");
     assert!(cifar10::record(&bytes[..RECORD - 1], 7).unwrap_err().message.contains("record 7 has 3072 bytes"));
-}
-
-/// numpy's .npz member `name`, walking the local headers.
-fn npz_member(bytes: &[u8], name: &str) -> Vec<u8> {
-    let u16_at = |o: usize| u16::from_le_bytes([bytes[o], bytes[o + 1]]) as usize;
-    let mut o = 0;
-    while bytes[o..o + 4] == [0x50, 0x4b, 0x03, 0x04] {
-        let (name_len, extra_len) = (u16_at(o + 26), u16_at(o + 28));
-        let member = std::str::from_utf8(&bytes[o + 30..o + 30 + name_len]).unwrap();
-        let start = o + 30 + name_len + extra_len;
-        let mut d = flate2::bufread::DeflateDecoder::new(&bytes[start..]);
-        let mut out = Vec::new();
-        d.read_to_end(&mut out).unwrap();
-        if member == name {
-            return out;
-        }
-        o = start + d.total_in() as usize;
-    }
-    panic!("{name} not in the .npz");
 }
 
 /// The npz's images are decoded from JPEG re-encodings of the originals, sorted by class, so they cannot

@@ -33,3 +33,22 @@ pub fn rel_err(a: &ArrayD<f32>, b: &ArrayD<f32>) -> f32 {
     let scale = b.iter().fold(1f32, |m, v| m.max(v.abs()));
     a.iter().zip(b.iter()).fold(0f32, |m, (x, y)| m.max((x - y).abs())) / scale
 }
+
+/// numpy's .npz member `name`, walking the local headers.
+pub fn npz_member(bytes: &[u8], name: &str) -> Vec<u8> {
+    let u16_at = |o: usize| u16::from_le_bytes([bytes[o], bytes[o + 1]]) as usize;
+    let mut o = 0;
+    while bytes[o..o + 4] == [0x50, 0x4b, 0x03, 0x04] {
+        let (name_len, extra_len) = (u16_at(o + 26), u16_at(o + 28));
+        let member = std::str::from_utf8(&bytes[o + 30..o + 30 + name_len]).unwrap();
+        let start = o + 30 + name_len + extra_len;
+        let mut d = flate2::bufread::DeflateDecoder::new(&bytes[start..]);
+        let mut out = Vec::new();
+        std::io::Read::read_to_end(&mut d, &mut out).unwrap();
+        if member == name {
+            return out;
+        }
+        o = start + d.total_in() as usize;
+    }
+    panic!("{name} not in the .npz");
+}
