@@ -1,6 +1,8 @@
 //! Visualizations, one module each. All render to [`Rgba`] images.
 
+pub mod correspondence;
 pub mod gradcam;
+pub mod invariance;
 pub mod occlusion;
 pub mod projection;
 pub mod receptive_field;
