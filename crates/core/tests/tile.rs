@@ -2,7 +2,7 @@
 
 use ndarray::ArrayD;
 use std::path::PathBuf;
-use zfvis_core::vis::tile::{tile_filters, Norm, TileMode, TileOptions};
+use zfvis_core::vis::tile::{difference, relative_change, tile_filters, Norm, TileMode, TileOptions};
 
 fn dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/vis_square")
@@ -54,4 +54,56 @@ fn constant_filters_do_not_divide_by_zero() {
     let w = ArrayD::<f32>::from_elem(ndarray::IxDyn(&[2, 3, 2, 2]), 0.5);
     let g = tile_filters(&w, &TileOptions::default()).unwrap();
     assert!(g.image.data.iter().all(|&b| b == 0 || b == 255));
+}
+
+#[test]
+fn symmetric_norm_puts_zero_at_mid_grey() {
+    // Two 1×1×2×2 grey kernels: the largest magnitude (−4) maps to 0, +4 would map to 255, 0 to 128.
+    let w =
+        ArrayD::from_shape_vec(ndarray::IxDyn(&[2, 1, 2, 2]), vec![0.0, 2.0, -4.0, 1.0, -2.0, 0.0, 4.0, -1.0]).unwrap();
+    let opts = TileOptions { norm: Norm::Symmetric, pad: 1, ..Default::default() };
+    let g = tile_filters(&w, &opts).unwrap();
+    // Two tiles in a 2×2 grid of 3×3 cells (2×2 kernel + 1 pixel of white padding).
+    assert_eq!((g.tiles, g.side, g.image.width, g.image.height), (2, 2, 6, 6));
+    let px = |x: usize, y: usize| g.image.data[(y * 6 + x) * 4];
+    let want = |v: f32| zfvis_core::vis::to_byte(0.5 + v / 8.0);
+    assert_eq!([px(0, 0), px(1, 0), px(0, 1), px(1, 1)], [128, want(2.0), 0, want(1.0)]);
+    assert_eq!([px(3, 0), px(4, 0), px(3, 1), px(4, 1)], [want(-2.0), 128, 255, want(-1.0)]);
+    assert_eq!(px(2, 0), 255, "padding stays white");
+    assert!(g.image.data.chunks(4).all(|p| p[0] == p[1] && p[1] == p[2] && p[3] == 255));
+}
+
+#[test]
+fn difference_of_equal_snapshots_is_mid_grey_and_unchanged() {
+    let w = ArrayD::from_shape_fn(ndarray::IxDyn(&[4, 3, 3, 3]), |i| {
+        (i[0] * 27 + i[1] * 9 + i[2] * 3 + i[3]) as f32 / 7.0 - 5.0
+    });
+    let d = difference(&w, &w).unwrap();
+    assert!(d.iter().all(|&v| v == 0.0));
+    let g = tile_filters(&d, &TileOptions { norm: Norm::Symmetric, pad: 0, ..Default::default() }).unwrap();
+    assert!(g.image.data.chunks(4).all(|p| p[..3] == [128, 128, 128]), "RGB tiles of zeros are mid grey");
+    let (change, norm, dist) = relative_change(&[w.clone()], &[w.clone()]).unwrap();
+    assert_eq!((change, dist), (Some(0.0), 0.0));
+    assert!(norm > 0.0);
+}
+
+#[test]
+fn relative_change_over_all_blobs_in_f64() {
+    // Weights 3·[1, 1, 1, 1] (norm 6) and bias [0, 8] (norm 8): ‖before‖ = 10. After: one weight +3, the bias
+    // 8 → 4 (−4): ‖after − before‖ = 5, change 0.5.
+    let wa = ArrayD::from_elem(ndarray::IxDyn(&[1, 1, 2, 2]), 3.0f32);
+    let ba = ArrayD::from_shape_vec(ndarray::IxDyn(&[2]), vec![0.0f32, 8.0]).unwrap();
+    let mut wb = wa.clone();
+    wb[[0, 0, 1, 1].as_slice()] = 6.0;
+    let bb = ArrayD::from_shape_vec(ndarray::IxDyn(&[2]), vec![0.0f32, 4.0]).unwrap();
+    let (change, norm, dist) = relative_change(&[wa.clone(), ba.clone()], &[wb.clone(), bb]).unwrap();
+    assert_eq!((change, norm, dist), (Some(0.5), 10.0, 5.0));
+    let d = difference(&wa, &wb).unwrap();
+    assert_eq!(d.iter().copied().collect::<Vec<_>>(), [0.0, 0.0, 0.0, 3.0]);
+    // Zero weights: no relative change; mismatched shapes are refused.
+    let zero = ArrayD::<f32>::zeros(ndarray::IxDyn(&[2]));
+    assert_eq!(relative_change(&[zero.clone()], &[ba.clone()]).unwrap(), (None, 0.0, 8.0));
+    assert!(difference(&wa, &ba).unwrap_err().message.contains("cannot subtract"));
+    assert!(relative_change(&[wa.clone()], &[ba]).is_err());
+    assert!(relative_change(&[wa.clone()], &[wa.clone(), wb]).is_err());
 }

@@ -12,6 +12,9 @@ pub enum Norm {
     Global,
     /// Each tile stretched to its own min/max.
     Tile,
+    /// Zero at mid grey, for signed values such as the change between two weight snapshots:
+    /// x ← ½ + x / (2·max|x|) over all shown tiles (all zero: all mid grey).
+    Symmetric,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -121,6 +124,11 @@ pub fn vis_square(mut tiles: Array4<f32>, opts: &TileOptions) -> Grid {
     match opts.norm {
         Norm::Global => normalise(tiles.view_mut()),
         Norm::Tile => tiles.outer_iter_mut().for_each(|t| normalise(t.into_dyn())),
+        Norm::Symmetric => {
+            let max = tiles.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+            let scale = if max > 0.0 { 0.5 / max } else { 0.0 };
+            tiles.mapv_inplace(|v| 0.5 + v * scale);
+        }
     }
     let side = (n as f64).sqrt().ceil() as usize;
     let (th, tw) = (h + opts.pad, w + opts.pad);
@@ -163,4 +171,39 @@ fn normalise<D: ndarray::Dimension>(mut a: ndarray::ArrayViewMut<f32, D>) {
     } else {
         a.fill(0.0);
     }
+}
+
+/// `after − before`, element by element: the change between two snapshots of the same weights (tile it
+/// with [`Norm::Symmetric`]).
+pub fn difference(before: &Tensor, after: &Tensor) -> Result<Tensor> {
+    if before.shape() != after.shape() {
+        bail!(
+            input,
+            "cannot subtract weights of shape {} from {}",
+            fmt_shape(before.shape()),
+            fmt_shape(after.shape())
+        );
+    }
+    Ok(after - before)
+}
+
+/// The relative change ‖after − before‖ / ‖before‖ of a layer's parameters (all its blobs together,
+/// Frobenius norms summed in f64), with ‖before‖ and ‖after − before‖: `(change, norm, distance)`. The
+/// change is None when ‖before‖ is 0.
+pub fn relative_change(before: &[Tensor], after: &[Tensor]) -> Result<(Option<f64>, f64, f64)> {
+    if before.len() != after.len() {
+        bail!(input, "{} parameter blobs against {}", before.len(), after.len());
+    }
+    let (mut norm, mut dist) = (0.0f64, 0.0f64);
+    for (a, b) in before.iter().zip(after) {
+        if a.shape() != b.shape() {
+            bail!(input, "parameter blob of shape {} against {}", fmt_shape(a.shape()), fmt_shape(b.shape()));
+        }
+        for (&x, &y) in a.iter().zip(b.iter()) {
+            norm += f64::from(x) * f64::from(x);
+            dist += (f64::from(y) - f64::from(x)).powi(2);
+        }
+    }
+    let (norm, dist) = (norm.sqrt(), dist.sqrt());
+    Ok(((norm > 0.0).then(|| dist / norm), norm, dist))
 }
