@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Builds the page's wasm (release) into www/pkg and www/pkg-relaxed, copies the graph layout library (dagre, from npm) into
-# www/vendor and, when ../shared/fixtures exists, the CIFAR-10 quick example into www/examples
-# (www/examples/index.json lists it).
+# Builds the page's wasm (release) into www/pkg and www/pkg-relaxed, copies the graph layout library (dagre, from npm)
+# and the plotting library (uPlot, from npm) into www/vendor and, when ../shared/fixtures exists, the CIFAR-10 quick
+# example into www/examples (www/examples/index.json lists it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[ -x node_modules/.bin/wasm-opt ] && [ -f "node_modules/@dagrejs/dagre/dist/dagre.esm.js" ] || npm ci
+[ -x node_modules/.bin/wasm-opt ] && [ -f "node_modules/@dagrejs/dagre/dist/dagre.esm.js" ] \
+  && [ -f node_modules/uplot/dist/uPlot.esm.js ] || npm ci
 
 # The engine twice: with wasm SIMD (www/pkg), and with relaxed SIMD's fused multiply-add as well
 # (www/pkg-relaxed), which www/wasm.js loads where the browser supports it. Each in its own target
@@ -41,6 +42,10 @@ mkdir -p www/vendor
 cp "$dagre/dist/dagre.esm.js" "$dagre/dist/dagre.esm.js.map" "$dagre/dist/dagre.esm.js.LEGAL.txt" www/vendor/
 cp "$dagre/LICENSE" www/vendor/dagre.LICENSE
 cp node_modules/@dagrejs/graphlib/LICENSE www/vendor/graphlib.LICENSE
+# uPlot (charts, www/plot.js): its ES module build and stylesheet.
+uplot=node_modules/uplot
+cp "$uplot/dist/uPlot.esm.js" "$uplot/dist/uPlot.min.css" www/vendor/
+cp "$uplot/LICENSE" www/vendor/uPlot.LICENSE
 
 rm -rf www/examples
 mkdir -p www/examples
