@@ -4,6 +4,11 @@ import { DownloadError, bytesText, download, fileNameOf } from './fetch.js';
 import { AnalysisTable } from './analysis.js';
 import { Engine } from './engine.js';
 import { GraphView } from './graph.js';
+import { ImageSet } from './image-set.js';
+import { Jobs } from './jobs.js';
+import { OcclusionView } from './occlusion.js';
+import { Pool } from './pool.js';
+import { TopKView } from './topk.js';
 import { checkUrl, linkText, parseLink, quote, sha256, shortHash, sourceText } from './link.js';
 
 const $ = (id) => document.getElementById(id);
@@ -136,6 +141,7 @@ async function loadModel(files, from = '') {
 async function useMean(mean) {
   await engine.call('setMean', { mean });
   scheduleLink();
+  poolModel();
   runPredictions();
 }
 
@@ -159,6 +165,7 @@ async function setMeanFile(mean) {
     state.model.mean = mean;
     showMeanFile();
     scheduleLink();
+    poolModel();
     setStatus(`Using the mean file ${mean.name}.`);
   } catch (e) {
     setStatus('');
@@ -177,6 +184,74 @@ engine.onrestart = () => {
 };
 
 // ---- network: graph and analysis table
+// ---- batch jobs on a pool of workers: top-k over an image set, occlusion
+
+let pool = null; // started by the first job
+const jobs = new Jobs();
+let imageSet = null;
+
+// The pool's workers load the model (with the mean in use) before their first shard of the next job.
+function poolModel() {
+  if (state.model) pool?.setModel({ ...state.model, mean: meanInUse() });
+}
+
+// What the analysis views use of the page.
+const ctx = {
+  pool() {
+    if (!pool) {
+      pool = new Pool();
+      poolModel();
+    }
+    return pool;
+  },
+  jobs,
+  imageSet: () => imageSet,
+  currentImage: () => state.images[state.current] ?? null,
+  preprocessing: () => preprocessing(),
+  labelOf: (i) => labelOf(i),
+  showError: (m) => showError(m),
+  // The loaded model's files as the pool loads them (the mean in use included), or null.
+  modelFiles: () => (state.model ? { ...state.model, mean: meanInUse() } : null),
+};
+
+const topkView = new TopKView(ctx, {
+  section: $('topk-section'), layer: $('topk-layer'), k: $('topk-k'), run: $('topk-run'), progress: $('topk-progress'),
+  info: $('topk-info'), grids: $('topk-grids'), pager: $('topk-pager'), prev: $('topk-prev'), next: $('topk-next'),
+  pageText: $('topk-page'),
+});
+const occlusionView = new OcclusionView(ctx, {
+  section: $('occlusion-section'), form: $('occlusion-controls'), size: $('occ-size'), stride: $('occ-stride'),
+  fill: $('occ-fill'), classIndex: $('occ-class'), layer: $('occ-layer'), run: $('occ-run'),
+  progress: $('occ-progress'), info: $('occ-info'), figures: $('occ-figures'),
+});
+
+// The views' last results, for the console and the tests.
+globalThis.zfvisViews = { topk: topkView, occlusion: occlusionView };
+
+function resetJobs(summary) {
+  jobs.cancel();
+  poolModel();
+  topkView.reset(summary);
+  occlusionView.reset(summary, labelOf, classCount(summary));
+  for (const id of ['imageset-section', 'topk-section', 'occlusion-section']) $(id).hidden = false;
+}
+
+async function useImageSet(files) {
+  clearError();
+  if (!files.length) return;
+  $('set-status').textContent = `Reading ${files.length} file(s)…`;
+  try {
+    imageSet = await ImageSet.from(files);
+    const what = imageSet.kind === 'cifar'
+      ? `CIFAR-10 batches (${imageSet.files.map((f) => f.name).join(', ')})` : 'image files';
+    $('set-status').textContent = `${imageSet.length} images from ${what}`
+      + (imageSet.skipped ? `; ${imageSet.skipped} other file(s) skipped.` : '.');
+  } catch (e) {
+    $('set-status').textContent = imageSet ? `Still using the previous set of ${imageSet.length} images.` : '';
+    showError(`Could not use these files as an image set: ${e.message}`);
+  }
+}
+
 
 const shapeText = (shape) => shape.join('×');
 
@@ -219,6 +294,7 @@ function showModel(summary) {
   if (first) selectLayer(first);
   else $('filters-section').hidden = true;
   runPredictions();
+  resetJobs(summary);
 }
 
 function el(tag, ...children) {
@@ -1051,6 +1127,9 @@ $('copy-link').onclick = copyLink;
 $('download-cancel').onclick = () => state.transfer?.abort();
 $('notice-close').onclick = () => showNotices([]);
 // A link pasted into this tab's address bar (the page does not reload: only the fragment changed).
+$('set-files').onchange = (e) => useImageSet(e.target.files);
+$('set-folder').onchange = (e) => useImageSet(e.target.files);
+$('imageset-controls').onsubmit = (e) => e.preventDefault();
 window.addEventListener('hashchange', () => {
   const text = location.hash.slice(1);
   if (text !== state.linkText) openLink(text);

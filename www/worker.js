@@ -25,6 +25,44 @@ async function decode(blob) {
   return { width, height, rgba: new Uint8Array(ctx.getImageData(0, 0, width, height).data.buffer) };
 }
 
+// Bytes per CIFAR-10 record: a label, then 32×32 R, G and B planes.
+const RECORD = 3073;
+
+// Adds images start..end of an image set (see image-set.js) to a wasm Images: CIFAR-10 records read straight
+// from their batch files, image files decoded here.
+async function pushImages(images, { kind, files, counts }, start, end) {
+  if (kind === 'cifar') {
+    let first = 0;
+    for (const [i, file] of files.entries()) {
+      const [a, b] = [Math.max(start, first), Math.min(end, first + counts[i])];
+      if (a < b) images.pushCifar(await bytes(file.slice((a - first) * RECORD, (b - first) * RECORD)));
+      first += counts[i];
+    }
+    return;
+  }
+  for (const file of files.slice(start, end)) {
+    let img;
+    try {
+      img = await decode(file);
+    } catch {
+      throw new Error(`${file.name} is not an image this browser can decode`);
+    }
+    images.pushRgba(img.rgba, img.width, img.height);
+  }
+}
+
+// Runs run(images) on the given [start, end) ranges of a set, read into one wasm Images.
+async function withImages(set, ranges, run) {
+  const { Images } = await wasm;
+  const images = new Images();
+  try {
+    for (const [start, end] of ranges) await pushImages(images, set, start, end);
+    return run(images);
+  } finally {
+    images.free();
+  }
+}
+
 const ops = {
   // Replaces the model only once the new one (and its mean, if any) loaded. The weights file streams into
   // wasm chunk by chunk, so a model of hundreds of MB is never held there twice.
@@ -60,6 +98,30 @@ const ops = {
   forwardBatch({ input, n, outputs }) {
     const arrays = loaded().forwardBatch(input, n, outputs);
     return Object.fromEntries(outputs.map((name, i) => [name, arrays[i]]));
+  },
+
+  // Image-set jobs (pool.js sends each worker shards of them).
+  // The top-k of each map of `layer` over images start..end of `set`: {k, channels, spatial}.
+  topk({ set, start, end, layer, k, pre }) {
+    return withImages(set, [[start, end]], (images) => loaded().topk(images, start, layer, k, pre));
+  },
+
+  async mergeTopK({ parts }) {
+    return (await wasm).mergeTopK(parts);
+  },
+
+  // For units [{image (index in the set), channel, y, x}] of `layer`: [{projection, patch, field}].
+  topkViews({ set, units, layer, pre }) {
+    const wanted = [...new Set(units.map((u) => u.image))];
+    const at = new Map(wanted.map((image, i) => [image, i]));
+    return withImages(set, wanted.map((i) => [i, i + 1]),
+      (images) => loaded().topkViews(images, units.map((u) => ({ ...u, image: at.get(u.image) })), layer, pre));
+  },
+
+  // Occlusion maps of image `index` of `set` for grid positions start..end.
+  occlusion({ set, index, occluder, classIndex, layer, start, end, pre }) {
+    return withImages(set, [[index, index + 1]],
+      (images) => loaded().occlusion(images, { ...occluder, classIndex, layer: layer || null, start, end }, pre));
   },
 
   // Bytes of wasm memory (it never shrinks: the peak so far).

@@ -1,11 +1,12 @@
 // Shared set-up of the end-to-end tests: fixtures, a static server for www/ and headless Chromium.
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, extname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { PNG } from 'pngjs';
+import { inflateRawSync } from 'node:zlib';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const SHARED = resolve(ROOT, '../shared');
@@ -294,4 +295,44 @@ export function onnxWithWeights(name, seed = 1) {
       message(9, Buffer.from(values.buffer))); // raw_data (little-endian float32)
   });
   return Buffer.concat([model, message(7, ...initializers)]);
+}
+
+// A member of a .npz (a zip of .npy files, stored or deflated) as its raw .npy bytes.
+function npzMember(path, name) {
+  const zip = readFileSync(path);
+  for (let at = 0; zip.readUInt32LE(at) === 0x04034b50;) {
+    const method = zip.readUInt16LE(at + 8);
+    let size = zip.readUInt32LE(at + 18);
+    const nameLen = zip.readUInt16LE(at + 26);
+    const extraLen = zip.readUInt16LE(at + 28);
+    const member = zip.toString('latin1', at + 30, at + 30 + nameLen);
+    const start = at + 30 + nameLen + extraLen;
+    // Zip64: the sizes are in the extra field (uncompressed, then compressed).
+    for (let e = at + 30 + nameLen; size === 0xffffffff && e < start; e += 4 + zip.readUInt16LE(e + 2)) {
+      if (zip.readUInt16LE(e) === 1) size = Number(zip.readBigUInt64LE(e + 12));
+    }
+    const data = zip.subarray(start, start + size);
+    if (member === name) return method === 8 ? inflateRawSync(data) : data;
+    at = start + size;
+  }
+  throw new Error(`${path} has no ${name}`);
+}
+
+// The first n images of the fixtures' 10k CIFAR-10 test set as a binary batch in the official layout (a label
+// byte, then the R, G and B planes), written to a temporary file; returns its path.
+export function cifarBatch(n) {
+  const npz = join(SHARED, 'fixtures/images/cifar10_test_10k.npz');
+  const body = (npy) => npy.subarray(10 + npy.readUInt16LE(8));
+  const x = body(npzMember(npz, 'x.npy')); // uint8 N×32×32×3
+  const y = body(npzMember(npz, 'y.npy')); // uint8 labels
+  const out = Buffer.alloc(n * 3073);
+  for (let i = 0; i < n; i++) {
+    const r = out.subarray(i * 3073);
+    r[0] = y[i];
+    for (let p = 0; p < 1024; p++) for (let c = 0; c < 3; c++) r[1 + c * 1024 + p] = x[(i * 1024 + p) * 3 + c];
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'zfvis-cifar-'));
+  const path = join(dir, n === 10000 ? 'test_batch.bin' : `test_batch_${n}.bin`);
+  writeFileSync(path, out);
+  return path;
 }

@@ -4,16 +4,14 @@
 use crate::model_files::{load_mean, load_model};
 use crate::{decode, order, OrderArg, ResizeArg};
 use clap::Args;
-use ndarray::{concatenate, s, Axis};
+use ndarray::{concatenate, Axis};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 use zfvis_core::datasets::cifar10;
 use zfvis_core::formats::Model;
 use zfvis_core::preprocess::{self, Pixels, Preprocess, Resize};
-use zfvis_core::vis::projection::{project, Method, Options, Target, Unit};
-use zfvis_core::vis::receptive_field::receptive_field;
-use zfvis_core::vis::topk::{Entry, TopK};
-use zfvis_core::vis::{render, Rgba};
+use zfvis_core::vis::topk::{entry_view, Entry, TopK};
+use zfvis_core::vis::Rgba;
 use zfvis_core::{engine, Error, Result, Tensor};
 
 #[derive(Args)]
@@ -239,25 +237,13 @@ pub fn run(a: TopkArgs) -> Result<()> {
 
 type Tiles = (Option<Rgba>, Option<Rgba>, Option<[isize; 4]>);
 
-/// The entry's deconvnet projection and input patch, both cropped to the unit's receptive field clipped
-/// to the image, and that box (y0, y1, x0, x1, inclusive).
+/// The entry's projection and patch (see [`entry_view`]) and their box (y0, y1, x0, x1, inclusive).
 fn tiles(model: &Model, src: &Source, prep: &Prep, layer: &str, ch: usize, e: &Entry) -> Result<Tiles> {
-    let g = &model.graph;
-    let (h, w) = (prep.shape[2], prep.shape[3]);
-    let rect = receptive_field(g, layer, e.y, e.x)?.clip(h, w);
-    let (y0, y1, x0, x1) = (rect.y0 as usize, rect.y1 as usize, rect.x0 as usize, rect.x1 as usize);
-    let acts = engine::forward(g, vec![prep.blob(src, e.image)?])?;
-    let target = Target { value: layer.to_string(), channel: ch, unit: Unit::At(e.y, e.x) };
-    let p = project(g, &acts, &target, Method::Deconvnet, Options::default())?;
-    let crop: Tensor = p.slice(s![0, .., y0..=y1, x0..=x1]).to_owned().into_dyn();
-    let proj = render::paper(&crop, order(None, model))?;
-    let full = prep.fitted(src, e.image)?;
-    let mut data = Vec::with_capacity((y1 - y0 + 1) * (x1 - x0 + 1) * 4);
-    for y in y0..=y1 {
-        data.extend_from_slice(&full.data[(y * full.width + x0) * 4..(y * full.width + x1 + 1) * 4]);
-    }
-    let patch = Rgba { width: x1 - x0 + 1, height: y1 - y0 + 1, data };
-    Ok((Some(proj), Some(patch), Some([rect.y0, rect.y1, rect.x0, rect.x1])))
+    let acts = engine::forward(&model.graph, vec![prep.blob(src, e.image)?])?;
+    let seen = prep.fitted(src, e.image)?;
+    let v = entry_view(&model.graph, &acts, &seen, layer, ch, (e.y, e.x), order(None, model))?;
+    let f = v.field;
+    Ok((Some(v.projection), Some(v.patch), Some([f.y0, f.y1, f.x0, f.x1])))
 }
 
 /// A row per channel, a column per rank; cells as large as the largest tile, tiles centred, 1-pixel white

@@ -9,8 +9,10 @@ use zfvis_core::preprocess::{self, Pixels, Preprocess, Resize};
 use zfvis_core::vis::projection::{self, Method, Options, Target, Unit};
 use zfvis_core::vis::tile::{self, Norm, TileMode, TileOptions};
 use zfvis_core::vis::ChannelOrder;
-use zfvis_core::vis::{gradcam, receptive_field, render, Rgba};
+use zfvis_core::vis::{gradcam, occlusion, receptive_field, render, Rgba};
 use zfvis_core::{engine, summary, Tensor};
+
+mod jobs;
 
 fn js_error(e: impl std::fmt::Display) -> JsError {
     JsError::new(&e.to_string())
@@ -313,6 +315,18 @@ struct PreprocessJs {
     resize: String,
 }
 
+impl PreprocessJs {
+    fn to_core(&self, mean_image: Option<Tensor>) -> Result<Preprocess, JsError> {
+        Ok(Preprocess {
+            channel_order: order(&self.channel_order)?,
+            mean_image,
+            mean_values: self.mean_values.clone().unwrap_or_default(),
+            scale: self.scale,
+            resize: if self.resize == "center-crop" { Resize::CenterCrop } else { Resize::Stretch },
+        })
+    }
+}
+
 impl Default for PreprocessJs {
     fn default() -> Self {
         PreprocessJs { channel_order: "BGR".into(), mean_values: None, scale: 1.0, resize: "stretch".into() }
@@ -530,25 +544,12 @@ impl Model {
     /// Classifies decoded RGBA pixels; returns all probabilities and the top 5. The forward pass is kept
     /// for activations, projections and Grad-CAM.
     pub fn predict(&mut self, rgba: &[u8], width: usize, height: usize, pre: JsValue) -> Result<JsValue, JsError> {
-        let p: PreprocessJs = if pre.is_undefined() || pre.is_null() { PreprocessJs::default() } else { from_js(pre)? };
-        let pre = Preprocess {
-            channel_order: order(&p.channel_order)?,
-            mean_image: self.mean.clone(),
-            mean_values: p.mean_values.unwrap_or_default(),
-            scale: p.scale,
-            resize: if p.resize == "center-crop" { Resize::CenterCrop } else { Resize::Stretch },
-        };
+        let pre = self.preprocess(pre)?;
         let g = &self.inner.graph;
         let input_shape = g.default_input_shapes().remove(0);
         let blob = preprocess::to_blob(&Pixels { rgba, width, height }, &input_shape, &pre).map_err(js_error)?;
         let acts = engine::forward(g, vec![blob]).map_err(js_error)?;
-        let last_node = g.nodes.last().expect("a graph has nodes");
-        let out = &acts.values[last_node.outputs[0]];
-        let probs: Vec<f32> = match last_node.op {
-            zfvis_core::ops::Op::Softmax(_) => out.iter().copied().collect(),
-            // Class scores (logits): shown as probabilities.
-            _ => zfvis_core::ops::Softmax { axis: -1 }.forward(out).map_err(js_error)?.iter().copied().collect(),
-        };
+        let probs: Vec<f32> = occlusion::probabilities(g, &acts).map_err(js_error)?.iter().copied().collect();
         let top = preprocess::top_k(&probs, 5).into_iter().map(|(index, prob)| Ranked { index, prob }).collect();
         let seen = preprocess::fit_rgba(&Pixels { rgba, width, height }, input_shape[2], input_shape[3], pre.resize);
         self.last = Some((acts, seen));

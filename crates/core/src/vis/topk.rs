@@ -14,8 +14,14 @@
 //! **Cost.** Per channel a sorted array of at most k entries; an entry that does not beat the k-th is
 //! rejected with one comparison, so a batch costs one pass over its activations and no allocation.
 
+use super::projection::{project, Method, Options, Target, Unit};
+use super::receptive_field::{receptive_field, Rect};
+use super::{render, ChannelOrder, Rgba};
+use crate::engine::Activations;
+use crate::graph::Graph;
 use crate::ops::fmt_shape;
 use crate::{bail, Result, Tensor};
+use ndarray::s;
 use serde::Serialize;
 use std::cmp::Ordering;
 
@@ -134,4 +140,47 @@ impl TopK {
     pub fn into_sorted(self) -> Vec<Vec<Entry>> {
         self.channels
     }
+}
+
+/// What the page and the CLI show for one entry: its deconvnet projection and the input patch, both
+/// cropped to the unit's receptive field clipped to the image, and that box.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EntryView {
+    pub projection: Rgba,
+    pub patch: Rgba,
+    pub field: Rect,
+}
+
+/// The view of a unit (y, x) of `channel` of `layer`, from the forward pass `acts` of one image and that
+/// image as the net saw it (`seen`, at the input's size).
+pub fn entry_view(
+    graph: &Graph,
+    acts: &Activations,
+    seen: &Rgba,
+    layer: &str,
+    channel: usize,
+    (y, x): (usize, usize),
+    order: ChannelOrder,
+) -> Result<EntryView> {
+    let field = receptive_field(graph, layer, y, x)?.clip(seen.height, seen.width);
+    let (y0, y1, x0, x1) = (field.y0 as usize, field.y1 as usize, field.x0 as usize, field.x1 as usize);
+    let target = Target { value: layer.to_string(), channel, unit: Unit::At(y, x) };
+    let p = project(graph, acts, &target, Method::Deconvnet, Options::default())?;
+    if p.ndim() != 4 || p.shape()[2] != seen.height || p.shape()[3] != seen.width {
+        bail!(
+            input,
+            "the projection ({}) does not match the {}×{} image",
+            fmt_shape(p.shape()),
+            seen.height,
+            seen.width
+        );
+    }
+    let crop: Tensor = p.slice(s![0, .., y0..=y1, x0..=x1]).to_owned().into_dyn();
+    let projection = render::paper(&crop, order)?;
+    let mut data = Vec::with_capacity((y1 - y0 + 1) * (x1 - x0 + 1) * 4);
+    for row in y0..=y1 {
+        data.extend_from_slice(&seen.data[(row * seen.width + x0) * 4..(row * seen.width + x1 + 1) * 4]);
+    }
+    let patch = Rgba { width: x1 - x0 + 1, height: y1 - y0 + 1, data };
+    Ok(EntryView { projection, patch, field })
 }
