@@ -6,6 +6,8 @@ import { Engine } from './engine.js';
 import { GraphView } from './graph.js';
 import { ImageSet } from './image-set.js';
 import { Jobs } from './jobs.js';
+import { CorrespondenceView } from './correspondence.js';
+import { InvarianceView } from './invariance.js';
 import { OcclusionView } from './occlusion.js';
 import { Pool } from './pool.js';
 import { TopKView } from './topk.js';
@@ -207,6 +209,9 @@ const ctx = {
   jobs,
   imageSet: () => imageSet,
   currentImage: () => state.images[state.current] ?? null,
+  images: () => state.images,
+  // A call to the page's own engine (model loaded): for cheap queries such as defaults and fitted images.
+  engine: (op, args) => engine.call(op, args),
   preprocessing: () => preprocessing(),
   labelOf: (i) => labelOf(i),
   showError: (m) => showError(m),
@@ -224,9 +229,12 @@ const occlusionView = new OcclusionView(ctx, {
   fill: $('occ-fill'), classIndex: $('occ-class'), layer: $('occ-layer'), run: $('occ-run'),
   progress: $('occ-progress'), info: $('occ-info'), figures: $('occ-figures'),
 });
+const invarianceView = new InvarianceView(ctx, $('invariance-section'));
+const correspondenceView = new CorrespondenceView(ctx, $('correspondence-section'));
 
 // The views' last results, for the console and the tests.
 globalThis.zfvisViews = { topk: topkView, occlusion: occlusionView };
+Object.assign(globalThis.zfvisViews, { invariance: invarianceView, correspondence: correspondenceView });
 
 function resetJobs(summary) {
   jobs.cancel();
@@ -234,6 +242,10 @@ function resetJobs(summary) {
   topkView.reset(summary);
   occlusionView.reset(summary, labelOf, classCount(summary));
   for (const id of ['imageset-section', 'topk-section', 'occlusion-section']) $(id).hidden = false;
+  invarianceView.reset(summary, classCount(summary));
+  correspondenceView.reset(summary);
+  $('invariance-section').hidden = false;
+  $('correspondence-section').hidden = false;
 }
 
 async function useImageSet(files) {

@@ -124,6 +124,36 @@ const ops = {
       (images) => loaded().occlusion(images, { ...occluder, classIndex, layer: layer || null, start, end }, pre));
   },
 
+  // Invariance (Fig. 5): {layers, translate, scale, rotate}, the default layers and values for the model.
+  invarianceDefaults() {
+    return loaded().invarianceDefaults();
+  },
+
+  // Invariance curves of image `index` of `set` at some of the transform values:
+  // {kind, values, layers, distances: [layer][value], prob, class, thumbnails}.
+  invariance({ set, index, kind, values, layers, classIndex, thumbnails, pre }) {
+    return withImages(set, [[index, index + 1]], (images) =>
+      loaded().invariance(images, kind, Float32Array.from(values), layers, classIndex ?? undefined, !!thumbnails, pre));
+  },
+
+  // Correspondence (Table 1): images `indices` of `set` as the net sees them: [{width, height, rgba}].
+  fitImages({ set, indices, pre }) {
+    return withImages(set, indices.map((i) => [i, i + 1]), (images) => loaded().fitImages(images, pre));
+  },
+
+  // Δ per layer for images `indices` of `set` with `rects` (one each) for the placements `draws` (0: the
+  // rectangles, d ≥ 1: random draw d): {layers, lens, pairs, draws, deltas: [layer][draw]}.
+  correspondence({ set, indices, rects, layers, fill, draws, seed, pre }) {
+    return withImages(set, indices.map((i) => [i, i + 1]),
+      (images) => loaded().correspondence(images, rects, layers, fill, Uint32Array.from(draws), seed, pre));
+  },
+
+  // The whole table in one call, as the core computes it (tests compare the sharded table with it).
+  correspondenceTable({ set, indices, rects, layers, fill, draws, seed, pre }) {
+    return withImages(set, indices.map((i) => [i, i + 1]),
+      (images) => loaded().correspondenceTable(images, rects, layers, fill, draws, seed, pre));
+  },
+
   // Bytes of wasm memory (it never shrinks: the peak so far).
   async memory() {
     return (await wasm).memoryBytes();

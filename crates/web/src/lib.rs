@@ -12,6 +12,8 @@ use zfvis_core::vis::ChannelOrder;
 use zfvis_core::vis::{gradcam, occlusion, receptive_field, render, Rgba};
 use zfvis_core::{engine, summary, Tensor};
 
+mod correspondence;
+mod invariance;
 mod jobs;
 
 fn js_error(e: impl std::fmt::Display) -> JsError {
