@@ -147,6 +147,13 @@ struct InputArgs {
     /// Image files, each preprocessed with the flags below
     #[arg(long, num_args = 1..)]
     image: Vec<PathBuf>,
+    #[command(flatten)]
+    pre: PreprocessArgs,
+}
+
+/// How images become the net's input blob.
+#[derive(Args)]
+struct PreprocessArgs {
     /// Pixel-wise mean: mean.binaryproto or a C×H×W .npy, in the net's channel order
     #[arg(long)]
     mean: Option<PathBuf>,
@@ -161,6 +168,21 @@ struct InputArgs {
     channel_order: Option<OrderArg>,
     #[arg(long, value_enum, default_value_t = ResizeArg::Stretch)]
     resize: ResizeArg,
+}
+
+impl PreprocessArgs {
+    fn preprocess(&self, model: &Model) -> Result<Preprocess> {
+        Ok(Preprocess {
+            channel_order: order(self.channel_order, model),
+            mean_image: self.mean.as_deref().map(load_mean).transpose()?,
+            mean_values: self.mean_values.clone(),
+            scale: self.scale.unwrap_or(1.0),
+            resize: match self.resize {
+                ResizeArg::Stretch => Resize::Stretch,
+                ResizeArg::CenterCrop => Resize::CenterCrop,
+            },
+        })
+    }
 }
 
 /// One input to run: its name, the blob, and the decoded image when it came from one.
@@ -179,16 +201,7 @@ fn load_inputs(model: &Model, a: &InputArgs) -> Result<Vec<Run>> {
         return Err(Error::input("give --input x.npy or --image FILE..."));
     }
     let shape = model.graph.default_input_shapes().remove(0);
-    let prep = Preprocess {
-        channel_order: order(a.channel_order, model),
-        mean_image: a.mean.as_deref().map(load_mean).transpose()?,
-        mean_values: a.mean_values.clone(),
-        scale: a.scale.unwrap_or(1.0),
-        resize: match a.resize {
-            ResizeArg::Stretch => Resize::Stretch,
-            ResizeArg::CenterCrop => Resize::CenterCrop,
-        },
-    };
+    let prep = a.pre.preprocess(model)?;
     a.image
         .iter()
         .map(|p| {
@@ -274,8 +287,10 @@ fn run(cli: Cli) -> Result<()> {
         Command::Tile { model, layer, norm, pad, pad_value, zoom, first, start, mode, channel_order, output } => {
             let model = load_model(&model)?;
             let node = model.graph.node(&layer).ok_or_else(|| Error::input(format!("no layer named '{layer}'")))?;
-            let w =
-                node.weights().first().ok_or_else(|| Error::input(format!("layer '{layer}' has no weights to tile")))?;
+            let w = node
+                .weights()
+                .first()
+                .ok_or_else(|| Error::input(format!("layer '{layer}' has no weights to tile")))?;
             let opts = TileOptions {
                 norm: match norm {
                     NormArg::Global => Norm::Global,

@@ -1,15 +1,15 @@
 //! `zfvis topk`: the k strongest activations of each feature map of a layer over an image set, as JSON and
 //! two PNG grids (deconvnet projections, and the input patches under the units' receptive fields).
 
-use crate::model_files::{load_mean, load_model};
-use crate::{decode, order, OrderArg, ResizeArg};
+use crate::model_files::load_model;
+use crate::{decode, PreprocessArgs};
 use clap::Args;
 use ndarray::{concatenate, Axis};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 use zfvis_core::datasets::cifar10;
 use zfvis_core::formats::Model;
-use zfvis_core::preprocess::{self, Pixels, Preprocess, Resize};
+use zfvis_core::preprocess::{self, Pixels, Preprocess};
 use zfvis_core::vis::topk::{entry_view, Entry, TopK};
 use zfvis_core::vis::Rgba;
 use zfvis_core::{engine, Error, Result, Tensor};
@@ -31,20 +31,8 @@ pub struct TopkArgs {
     /// Images per forward pass
     #[arg(long, default_value_t = 100)]
     batch: usize,
-    /// Pixel-wise mean: mean.binaryproto or a C×H×W .npy, in the net's channel order
-    #[arg(long)]
-    mean: Option<PathBuf>,
-    /// Per-channel mean values, comma-separated, in the net's channel order
-    #[arg(long, value_delimiter = ',')]
-    mean_values: Vec<f32>,
-    /// Multiplier applied after mean subtraction
-    #[arg(long)]
-    scale: Option<f32>,
-    /// Channel order the net expects (default: the model's)
-    #[arg(long, value_enum)]
-    channel_order: Option<OrderArg>,
-    #[arg(long, value_enum, default_value_t = ResizeArg::Stretch)]
-    resize: ResizeArg,
+    #[command(flatten)]
+    pre: PreprocessArgs,
     /// Grid tiles scaled up this many times (nearest neighbour)
     #[arg(long, default_value_t = 1)]
     zoom: usize,
@@ -146,19 +134,7 @@ pub fn run(a: TopkArgs) -> Result<()> {
     if shape.len() != 4 {
         return Err(Error::input("top-k needs a net whose input is an image (N×C×H×W)"));
     }
-    let prep = Prep {
-        pre: Preprocess {
-            channel_order: order(a.channel_order, &model),
-            mean_image: a.mean.as_deref().map(load_mean).transpose()?,
-            mean_values: a.mean_values.clone(),
-            scale: a.scale.unwrap_or(1.0),
-            resize: match a.resize {
-                ResizeArg::Stretch => Resize::Stretch,
-                ResizeArg::CenterCrop => Resize::CenterCrop,
-            },
-        },
-        shape,
-    };
+    let prep = Prep { pre: a.pre.preprocess(&model)?, shape };
 
     let t0 = Instant::now();
     let n = src.len();
@@ -241,7 +217,7 @@ type Tiles = (Option<Rgba>, Option<Rgba>, Option<[isize; 4]>);
 fn tiles(model: &Model, src: &Source, prep: &Prep, layer: &str, ch: usize, e: &Entry) -> Result<Tiles> {
     let acts = engine::forward(&model.graph, vec![prep.blob(src, e.image)?])?;
     let seen = prep.fitted(src, e.image)?;
-    let v = entry_view(&model.graph, &acts, &seen, layer, ch, (e.y, e.x), order(None, model))?;
+    let v = entry_view(&model.graph, &acts, &seen, layer, ch, (e.y, e.x), prep.pre.channel_order)?;
     let f = v.field;
     Ok((Some(v.projection), Some(v.patch), Some([f.y0, f.y1, f.x0, f.x1])))
 }

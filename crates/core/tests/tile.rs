@@ -82,7 +82,7 @@ fn difference_of_equal_snapshots_is_mid_grey_and_unchanged() {
     assert!(d.iter().all(|&v| v == 0.0));
     let g = tile_filters(&d, &TileOptions { norm: Norm::Symmetric, pad: 0, ..Default::default() }).unwrap();
     assert!(g.image.data.chunks(4).all(|p| p[..3] == [128, 128, 128]), "RGB tiles of zeros are mid grey");
-    let (change, norm, dist) = relative_change(&[w.clone()], &[w.clone()]).unwrap();
+    let (change, norm, dist) = relative_change(std::slice::from_ref(&w), std::slice::from_ref(&w)).unwrap();
     assert_eq!((change, dist), (Some(0.0), 0.0));
     assert!(norm > 0.0);
 }
@@ -102,8 +102,8 @@ fn relative_change_over_all_blobs_in_f64() {
     assert_eq!(d.iter().copied().collect::<Vec<_>>(), [0.0, 0.0, 0.0, 3.0]);
     // Zero weights: no relative change; mismatched shapes are refused.
     let zero = ArrayD::<f32>::zeros(ndarray::IxDyn(&[2]));
-    assert_eq!(relative_change(&[zero.clone()], &[ba.clone()]).unwrap(), (None, 0.0, 8.0));
+    assert_eq!(relative_change(std::slice::from_ref(&zero), std::slice::from_ref(&ba)).unwrap(), (None, 0.0, 8.0));
     assert!(difference(&wa, &ba).unwrap_err().message.contains("cannot subtract"));
-    assert!(relative_change(&[wa.clone()], &[ba]).is_err());
-    assert!(relative_change(&[wa.clone()], &[wa.clone(), wb]).is_err());
+    assert!(relative_change(std::slice::from_ref(&wa), &[ba]).is_err());
+    assert!(relative_change(std::slice::from_ref(&wa), &[wa.clone(), wb]).is_err());
 }
