@@ -7,6 +7,7 @@ import { GraphView } from './graph.js';
 import { ImageSet } from './image-set.js';
 import { Jobs } from './jobs.js';
 import { CorrespondenceView } from './correspondence.js';
+import { EvolutionView } from './evolution.js';
 import { InvarianceView } from './invariance.js';
 import { OcclusionView } from './occlusion.js';
 import { Pool } from './pool.js';
@@ -142,8 +143,8 @@ async function loadModel(files, from = '') {
 // Subtracts the given mean file (null: none) from now on.
 async function useMean(mean) {
   await engine.call('setMean', { mean });
-  scheduleLink();
   poolModel();
+  scheduleLink();
   runPredictions();
 }
 
@@ -166,8 +167,8 @@ async function setMeanFile(mean) {
     await useMean(mean);
     state.model.mean = mean;
     showMeanFile();
-    scheduleLink();
     poolModel();
+    scheduleLink();
     setStatus(`Using the mean file ${mean.name}.`);
   } catch (e) {
     setStatus('');
@@ -185,7 +186,6 @@ engine.onrestart = () => {
     .catch((e) => showError(`Could not reload the model: ${e.message}`));
 };
 
-// ---- network: graph and analysis table
 // ---- batch jobs on a pool of workers: top-k over an image set, occlusion
 
 let pool = null; // started by the first job
@@ -229,6 +229,7 @@ const occlusionView = new OcclusionView(ctx, {
   fill: $('occ-fill'), classIndex: $('occ-class'), layer: $('occ-layer'), run: $('occ-run'),
   progress: $('occ-progress'), info: $('occ-info'), figures: $('occ-figures'),
 });
+const evolutionView = new EvolutionView(ctx, $('evolution-section'));
 const invarianceView = new InvarianceView(ctx, $('invariance-section'));
 const correspondenceView = new CorrespondenceView(ctx, $('correspondence-section'));
 
@@ -242,6 +243,8 @@ function resetJobs(summary) {
   topkView.reset(summary);
   occlusionView.reset(summary, labelOf, classCount(summary));
   for (const id of ['imageset-section', 'topk-section', 'occlusion-section']) $(id).hidden = false;
+  evolutionView.reset(summary);
+  $('evolution-section').hidden = false;
   invarianceView.reset(summary, classCount(summary));
   correspondenceView.reset(summary);
   $('invariance-section').hidden = false;
@@ -264,6 +267,7 @@ async function useImageSet(files) {
   }
 }
 
+// ---- network: graph and analysis table
 
 const shapeText = (shape) => shape.join('×');
 
@@ -302,11 +306,11 @@ function showModel(summary) {
   $('channel-order').value = order;
   showPreprocessing(summary, order);
   resetImageViews(summary);
+  resetJobs(summary);
   const first = summary.layers.find((l) => l.filters);
   if (first) selectLayer(first);
   else $('filters-section').hidden = true;
   runPredictions();
-  resetJobs(summary);
 }
 
 function el(tag, ...children) {
@@ -1135,13 +1139,13 @@ $('projection-controls').onsubmit = (e) => e.preventDefault();
 $('gradcam-controls').onchange = () => { scheduleLink(); drawGradCam(); };
 $('gradcam-controls').onsubmit = (e) => e.preventDefault();
 $('url-form').onsubmit = loadUrls;
+$('set-files').onchange = (e) => useImageSet(e.target.files);
+$('set-folder').onchange = (e) => useImageSet(e.target.files);
+$('imageset-controls').onsubmit = (e) => e.preventDefault();
 $('copy-link').onclick = copyLink;
 $('download-cancel').onclick = () => state.transfer?.abort();
 $('notice-close').onclick = () => showNotices([]);
 // A link pasted into this tab's address bar (the page does not reload: only the fragment changed).
-$('set-files').onchange = (e) => useImageSet(e.target.files);
-$('set-folder').onchange = (e) => useImageSet(e.target.files);
-$('imageset-controls').onsubmit = (e) => e.preventDefault();
 window.addEventListener('hashchange', () => {
   const text = location.hash.slice(1);
   if (text !== state.linkText) openLink(text);

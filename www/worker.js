@@ -228,7 +228,47 @@ const ops = {
   gradCam({ layer, classIndex }) {
     return loaded().gradCam(layer, classIndex);
   },
+
+  // Training evolution (evolution.js; in an engine of its own, not the page's): loads a weight snapshot
+  // ({prototxt, weights} or {onnx}) beside the worker's model, and returns `layer`'s filters tiled with
+  // `opts`, and, after the first, the change from the snapshot before ({difference, maxAbs, changes}).
+  // Only the latest snapshot stays loaded; `release` frees it.
+  async snapshot({ files, layer, opts }) {
+    const { ModelReader } = await wasm;
+    const file = files.onnx ?? files.weights;
+    const reader = files.onnx ? ModelReader.onnx(file.size) : ModelReader.caffe(await bytes(files.prototxt), file.size);
+    let next;
+    try {
+      const chunks = file.stream().getReader();
+      for (;;) {
+        const { done, value } = await chunks.read();
+        if (done) break;
+        reader.push(value);
+      }
+      next = reader.finish();
+    } finally {
+      reader.free();
+    }
+    try {
+      const grid = next.tile(layer, opts);
+      const step = snapshotBefore ? next.changeFrom(snapshotBefore, layer, opts) : null;
+      snapshotBefore?.free();
+      snapshotBefore = next;
+      return { grid, step };
+    } catch (e) {
+      next.free();
+      throw e;
+    }
+  },
+
+  release() {
+    snapshotBefore?.free();
+    snapshotBefore = null;
+  },
 };
+
+// The last snapshot the `snapshot` op loaded.
+let snapshotBefore = null;
 
 let queue = Promise.resolve();
 self.onmessage = ({ data: { id, op, args } }) => {

@@ -14,6 +14,7 @@ use zfvis_core::{engine, summary, Tensor};
 
 mod correspondence;
 mod invariance;
+mod evolution;
 mod jobs;
 
 fn js_error(e: impl std::fmt::Display) -> JsError {
