@@ -209,7 +209,11 @@ const ctx = {
   jobs,
   imageSet: () => imageSet,
   currentImage: () => state.images[state.current] ?? null,
-  images: () => state.images,
+  // The images the multi-image analyses use: the image set, else the images to classify (null: none).
+  imagesOrSet() {
+    if (imageSet) return imageSet;
+    return state.images.length ? new ImageSet('files', state.images, state.images.map(() => 1)) : null;
+  },
   // A call to the page's own engine (model loaded): for cheap queries such as defaults and fitted images.
   engine: (op, args) => engine.call(op, args),
   preprocessing: () => preprocessing(),

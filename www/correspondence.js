@@ -4,7 +4,7 @@
 // more alike across the images. The control hides rectangles of the same sizes placed at random. The
 // placements are sharded over the pool (each shard runs the originals again).
 
-import { ImageSet } from './image-set.js';
+import { canvasOf } from './canvas.js';
 
 const MIN_IMAGES = 5;
 const VIEW_PX = 160; // the images' displayed size (longest side), at least
@@ -98,19 +98,11 @@ export class CorrespondenceView {
     for (const o of e.layers.options) o.selected = pick.has(o.value);
   }
 
-  // The images to mark: the image set, else the images to classify.
-  #source() {
-    const set = this.#ctx.imageSet();
-    if (set) return set;
-    const files = this.#ctx.images();
-    return files.length ? new ImageSet('files', files, files.map(() => 1)) : null;
-  }
-
   // Shows the first images of the source as the net sees them, to mark a rectangle on each.
   async showImages() {
     const ctx = this.#ctx;
     const e = this.#el;
-    const set = this.#source();
+    const set = this.#ctx.imagesOrSet();
     if (!set) return ctx.showError('Choose an image set, or add images under “Classify images”, first: the analysis marks its first images.');
     let pre;
     try {
@@ -146,11 +138,7 @@ export class CorrespondenceView {
     c.dataset.testid = `corr-image-${i}`;
     c.dataset.zoom = zoom;
     c.className = 'corr-canvas';
-    const source = document.createElement('canvas');
-    source.width = img.width;
-    source.height = img.height;
-    source.getContext('2d').putImageData(new ImageData(new Uint8ClampedArray(img.rgba), img.width, img.height), 0, 0);
-    c.source = source;
+    c.source = canvasOf(img);
     const cap = document.createElement('figcaption');
     f.append(c, cap);
     // Input pixel under the pointer, inside the image.

@@ -5,6 +5,7 @@
 // set in each snapshot (on the pool, its model switched snapshot by snapshot and restored afterwards).
 
 import { Engine } from './engine.js';
+import { canvasOf } from './canvas.js';
 import { ImageSet } from './image-set.js';
 import { lineChart } from './plot.js';
 import { entryViews, topK } from './topk.js';
@@ -42,17 +43,6 @@ export function parseChannels(text, count) {
 }
 
 const caption = (s) => (s.iter !== null ? `iter ${s.iter}` : s.file.name);
-
-// An RGBA image on a new canvas, shown `scale` times its size (nearest neighbour, see style.css).
-function canvasOf(img, { scale = 1, height } = {}) {
-  const c = document.createElement('canvas');
-  c.width = img.width;
-  c.height = img.height;
-  c.getContext('2d').putImageData(new ImageData(new Uint8ClampedArray(img.rgba), img.width, img.height), 0, 0);
-  if (height) c.style.height = `${height}px`;
-  else c.style.width = `${img.width * scale}px`;
-  return c;
-}
 
 function figure(title, small, content) {
   const f = document.createElement('figure');

@@ -3,7 +3,7 @@
 // the transformed image, and the probability of the image's true class, against the transform's value. Each
 // shard is one image at some of the values (the worker runs the original again as its reference).
 
-import { ImageSet } from './image-set.js';
+import { canvasOf } from './canvas.js';
 import { lineChart } from './plot.js';
 
 const KINDS = {
@@ -59,16 +59,6 @@ export function parseValues(text) {
 }
 
 const valuesText = (values) => values.map((v) => String(+v.toFixed(4))).join(', ');
-
-function thumbnail(img, title) {
-  const c = document.createElement('canvas');
-  c.width = img.width;
-  c.height = img.height;
-  c.getContext('2d').putImageData(new ImageData(new Uint8ClampedArray(img.rgba), img.width, img.height), 0, 0);
-  c.style.height = `${THUMB_PX}px`;
-  c.title = title;
-  return c;
-}
 
 export class InvarianceView {
   #ctx;
@@ -132,18 +122,10 @@ export class InvarianceView {
     e.run.disabled = false;
   }
 
-  // The images the sweep runs on: the image set, else the images to classify.
-  #source() {
-    const set = this.#ctx.imageSet();
-    if (set) return set;
-    const files = this.#ctx.images();
-    return files.length ? new ImageSet('files', files, files.map(() => 1)) : null;
-  }
-
   async run() {
     const ctx = this.#ctx;
     const e = this.#el;
-    const set = this.#source();
+    const set = this.#ctx.imagesOrSet();
     if (!set) return ctx.showError('Choose an image set, or add images under “Classify images”, first: the sweep runs on their first images.');
     const kind = e.kind.value;
     let values;
@@ -203,8 +185,8 @@ export class InvarianceView {
     for (const [i, c] of curves.entries()) {
       if (!c.thumbnails.length) continue;
       grid.append(Object.assign(document.createElement('span'), { className: 'inv-name', textContent: names[i] }));
-      grid.append(...c.thumbnails.map((t, j) => thumbnail(t, `${names[i]}, ${k.fmt(values[j])}: p(${ctx.labelOf(c.class)}) = `
-        + `${c.prob[j].toFixed(3)}`)));
+      grid.append(...c.thumbnails.map((t, j) => canvasOf(t, { height: THUMB_PX, title: `${names[i]}, ${k.fmt(values[j])}: p(${ctx.labelOf(c.class)}) = `
+        + `${c.prob[j].toFixed(3)}` })));
     }
     e.thumbs.replaceChildren(grid);
     const charts = [];

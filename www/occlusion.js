@@ -2,6 +2,7 @@
 // pool runs the positions in shards, batched within each worker. Three maps, each over the image: the
 // total activation of a layer's strongest map, the probability of the class, and the most probable class.
 
+import { canvasOf } from './canvas.js';
 import { ImageSet } from './image-set.js';
 
 const ZOOM_PX = 256; // the overlays' displayed size (longest side)
@@ -50,11 +51,7 @@ function overlay(r, colours, occluder) {
   canvas.height = height * scale;
   const g = canvas.getContext('2d');
   g.imageSmoothingEnabled = false;
-  const img = document.createElement('canvas');
-  img.width = width;
-  img.height = height;
-  img.getContext('2d').putImageData(new ImageData(new Uint8ClampedArray(r.input.rgba), width, height), 0, 0);
-  g.drawImage(img, 0, 0, canvas.width, canvas.height);
+  g.drawImage(canvasOf(r.input), 0, 0, canvas.width, canvas.height);
   const map = document.createElement('canvas');
   map.width = r.cols;
   map.height = r.rows;

@@ -1,6 +1,8 @@
 // Top-k per feature map over an image set (Zeiler & Fergus 2014, Fig. 2): the ranking runs on the pool in
 // shards of the set; the projections and patches of the shown channels follow, a channel per shard.
 
+import { canvasOf } from './canvas.js';
+
 const SHARD = { cifar: 100, files: 16 };
 const PAGE = 8; // channels per page of the grids
 
@@ -19,17 +21,6 @@ export function entryViews(pool, set, { layer, pre, result, channels }, { signal
   const shards = channels.map((ch) => result.channels[ch].map((e) => ({ image: e.image, channel: ch, y: e.y, x: e.x })));
   return pool.map(shards, (engine, units) => engine.call('topkViews', { set: desc, units, layer, pre }),
     { signal, onProgress });
-}
-
-// Draws an RGBA image on a new canvas shown `px` tall (nearest neighbour).
-function tile(img, px, title) {
-  const c = document.createElement('canvas');
-  c.width = img.width;
-  c.height = img.height;
-  c.getContext('2d').putImageData(new ImageData(new Uint8ClampedArray(img.rgba), img.width, img.height), 0, 0);
-  c.style.height = `${px}px`;
-  c.title = title;
-  return c;
 }
 
 export class TopKView {
@@ -145,8 +136,8 @@ export class TopKView {
         continue;
       }
       const px = Math.max(24, Math.min(64, 4 * v.projection.height));
-      projections.append(tile(v.projection, px, title));
-      patches.append(tile(v.patch, px, title));
+      projections.append(canvasOf(v.projection, { height: px, title }));
+      patches.append(canvasOf(v.patch, { height: px, title }));
     }
     row.append(head, projections, patches);
     return row;

@@ -63,25 +63,29 @@ async function withImages(set, ranges, run) {
   }
 }
 
-const ops = {
-  // Replaces the model only once the new one (and its mean, if any) loaded. The weights file streams into
-  // wasm chunk by chunk, so a model of hundreds of MB is never held there twice.
-  async load({ prototxt, weights, onnx, mean }) {
-    const { ModelReader } = await wasm;
-    const file = onnx ?? weights;
-    const reader = onnx ? ModelReader.onnx(file.size) : ModelReader.caffe(await bytes(prototxt), file.size);
-    let next;
-    try {
-      const chunks = file.stream().getReader();
-      for (;;) {
-        const { done, value } = await chunks.read();
-        if (done) break;
-        reader.push(value);
-      }
-      next = reader.finish();
-    } finally {
-      reader.free();
+// A new wasm Model from {prototxt, weights} or {onnx}: the weights file streams into wasm chunk by chunk, so a
+// model of hundreds of MB is never held there twice.
+async function readModel({ prototxt, weights, onnx }) {
+  const { ModelReader } = await wasm;
+  const file = onnx ?? weights;
+  const reader = onnx ? ModelReader.onnx(file.size) : ModelReader.caffe(await bytes(prototxt), file.size);
+  try {
+    const chunks = file.stream().getReader();
+    for (;;) {
+      const { done, value } = await chunks.read();
+      if (done) break;
+      reader.push(value);
     }
+    return reader.finish();
+  } finally {
+    reader.free();
+  }
+}
+
+const ops = {
+  // Replaces the model only once the new one (and its mean, if any) loaded.
+  async load({ prototxt, weights, onnx, mean }) {
+    const next = await readModel({ prototxt, weights, onnx });
     try {
       if (mean) next.setMean(await bytes(mean));
     } catch (e) {
@@ -234,21 +238,7 @@ const ops = {
   // `opts`, and, after the first, the change from the snapshot before ({difference, maxAbs, changes}).
   // Only the latest snapshot stays loaded; `release` frees it.
   async snapshot({ files, layer, opts }) {
-    const { ModelReader } = await wasm;
-    const file = files.onnx ?? files.weights;
-    const reader = files.onnx ? ModelReader.onnx(file.size) : ModelReader.caffe(await bytes(files.prototxt), file.size);
-    let next;
-    try {
-      const chunks = file.stream().getReader();
-      for (;;) {
-        const { done, value } = await chunks.read();
-        if (done) break;
-        reader.push(value);
-      }
-      next = reader.finish();
-    } finally {
-      reader.free();
-    }
+    const next = await readModel(files);
     try {
       const grid = next.tile(layer, opts);
       const step = snapshotBefore ? next.changeFrom(snapshotBefore, layer, opts) : null;

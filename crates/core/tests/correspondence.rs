@@ -138,23 +138,6 @@ fn bad_inputs_are_refused_with_clear_errors() {
     assert!(err(&flat, &rects[..2], &["conv_gd"], &fill).contains("1×C×H×W"));
 }
 
-/// A numpy '<U24' array: fixed-width UTF-32 strings after the .npy header.
-fn npy_names(bytes: &[u8]) -> Vec<String> {
-    let header_len = u16::from_le_bytes([bytes[8], bytes[9]]) as usize;
-    let header = std::str::from_utf8(&bytes[10..10 + header_len]).unwrap();
-    let width: usize = header.split("'<U").nth(1).unwrap().split('\'').next().unwrap().parse().unwrap();
-    bytes[10 + header_len..]
-        .chunks(4 * width)
-        .map(|s| {
-            s.chunks(4)
-                .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-                .take_while(|&u| u != 0)
-                .map(|u| char::from_u32(u).unwrap())
-                .collect()
-        })
-        .collect()
-}
-
 /// Δ equals OpenCV's, up to the sign of ε entries that are nonzero but tiny (|ε| ≤ 1e-5·max(1, max |f|)):
 /// the two float32 engines sum in different orders, so such an entry may be +, − or 0 in either, and each
 /// can change Δ by at most n − 1 (the pairs it belongs to). The bound counts tiny entries on both sides.

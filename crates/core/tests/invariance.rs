@@ -196,23 +196,6 @@ fn cifar_images(sh: &std::path::Path) -> impl Fn(&str) -> Tensor {
     }
 }
 
-/// A numpy '<U24' array: fixed-width UTF-32 strings after the .npy header.
-fn npy_names(bytes: &[u8]) -> Vec<String> {
-    let header_len = u16::from_le_bytes([bytes[8], bytes[9]]) as usize;
-    let header = std::str::from_utf8(&bytes[10..10 + header_len]).unwrap();
-    let width: usize = header.split("'<U").nth(1).unwrap().split('\'').next().unwrap().parse().unwrap();
-    bytes[10 + header_len..]
-        .chunks(4 * width)
-        .map(|s| {
-            s.chunks(4)
-                .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-                .take_while(|&u| u != 0)
-                .map(|u| char::from_u32(u).unwrap())
-                .collect()
-        })
-        .collect()
-}
-
 #[test]
 fn curves_match_opencv() {
     let Some(sh) = shared() else { return };

@@ -2,7 +2,7 @@
 //! mark a rectangle on each), and Δ per layer for some of the placements (0: the marked rectangles; d ≥ 1:
 //! random draw d, as `correspondence::table` numbers them), so that the draws can be sharded over workers.
 
-use crate::jobs::Images;
+use crate::jobs::{FillJs, Images};
 use crate::{from_js, js_error, to_js, ImageJs, Model, GROUP_BYTES};
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
@@ -17,13 +17,6 @@ struct RectJs {
     x: usize,
     height: usize,
     width: usize,
-}
-
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum FillJs {
-    Value(f32),
-    Named(String),
 }
 
 #[derive(Serialize)]
@@ -49,13 +42,15 @@ fn seed(v: f64) -> Result<u64, JsError> {
 }
 
 impl Model {
-    /// Every image of the shard as a 1×C×H×W input, and the rectangles (one per image) checked.
+    /// Every image of the shard as a 1×C×H×W input, the rectangles (one per image) and the fill
+    /// (default: the mean).
     fn marked(
         &self,
         images: &Images,
         rects: JsValue,
+        fill: JsValue,
         pre: &Preprocess,
-    ) -> Result<(Vec<Tensor>, Vec<Rect>), JsError> {
+    ) -> Result<(Vec<Tensor>, Vec<Rect>, Fill), JsError> {
         let rects: Vec<RectJs> = from_js(rects)?;
         let n = images.length();
         if rects.len() != n {
@@ -63,22 +58,11 @@ impl Model {
         }
         let inputs = (0..n).map(|i| self.batch(images, i..i + 1, pre)).collect::<Result<Vec<_>, _>>()?;
         let rects = rects.into_iter().map(|r| Rect { y: r.y, x: r.x, height: r.height, width: r.width }).collect();
-        Ok((inputs, rects))
-    }
-
-    /// "mean" (input 0), "grey" (pixel 128), "black" (pixel 0) or an input value.
-    fn fill(&self, fill: JsValue, like: &Tensor, pre: &Preprocess) -> Result<Fill, JsError> {
-        let (c, h, w) = (like.shape()[1], like.shape()[2], like.shape()[3]);
-        let fill: FillJs = if fill.is_undefined() || fill.is_null() { FillJs::Named("mean".into()) } else { from_js(fill)? };
-        Ok(match fill {
-            FillJs::Value(v) => Fill::Value(v),
-            FillJs::Named(name) => match name.as_str() {
-                "mean" => Fill::Value(0.0),
-                "grey" | "gray" => Fill::PerChannel(self.solid(128, c, h, w, pre)?),
-                "black" => Fill::PerChannel(self.solid(0, c, h, w, pre)?),
-                _ => return Err(JsError::new(&format!("unknown fill '{name}': mean, grey, black or a number"))),
-            },
-        })
+        let first = inputs.first().ok_or_else(|| JsError::new("correspondence needs at least 2 images, got 0"))?;
+        let fill: FillJs =
+            if fill.is_undefined() || fill.is_null() { FillJs::Named("mean".into()) } else { from_js(fill)? };
+        let fill = self.fill(fill, first, pre)?;
+        Ok((inputs, rects, fill))
     }
 }
 
@@ -113,10 +97,9 @@ impl Model {
     ) -> Result<JsValue, JsError> {
         let seed = seed(seed_value)?;
         let pre = self.preprocess(pre)?;
-        let (inputs, rects) = self.marked(images, rects, &pre)?;
+        let (inputs, rects, fill) = self.marked(images, rects, fill, &pre)?;
         let g = &self.inner.graph;
-        let first = inputs.first().ok_or_else(|| JsError::new("correspondence needs at least 2 images, got 0"))?;
-        let fill = self.fill(fill, first, &pre)?;
+        let first = &inputs[0];
         let (h, w) = (first.shape()[2], first.shape()[3]);
         let names: Vec<&str> = layers.iter().map(String::as_str).collect();
         if inputs.len() < 2 {
@@ -139,7 +122,9 @@ impl Model {
                 .iter()
                 .zip(&placed)
                 .enumerate()
-                .map(|(i, (x, r))| correspondence::occlude(x, r, &fill).map_err(|e| js_error(format!("image {i}: {e}"))))
+                .map(|(i, (x, r))| {
+                    correspondence::occlude(x, r, &fill).map_err(|e| js_error(format!("image {i}: {e}")))
+                })
                 .collect::<Result<Vec<_>, _>>()?;
             let occluded = correspondence::features(g, &hidden, &names, GROUP_BYTES).map_err(js_error)?;
             for (l, (orig, occ)) in originals.iter().zip(occluded).enumerate() {
@@ -174,9 +159,7 @@ impl Model {
     ) -> Result<JsValue, JsError> {
         let seed = seed(seed_value)?;
         let pre = self.preprocess(pre)?;
-        let (inputs, rects) = self.marked(images, rects, &pre)?;
-        let first = inputs.first().ok_or_else(|| JsError::new("correspondence needs at least 2 images, got 0"))?;
-        let fill = self.fill(fill, first, &pre)?;
+        let (inputs, rects, fill) = self.marked(images, rects, fill, &pre)?;
         let names: Vec<&str> = layers.iter().map(String::as_str).collect();
         let t = correspondence::table(&self.inner.graph, &inputs, &rects, &names, &fill, random_draws, seed)
             .map_err(js_error)?;

@@ -136,9 +136,11 @@ struct EntryViewJs {
     field: BoxJs,
 }
 
+/// An occluder's fill: "mean" (input 0: the mean, where it is subtracted), "grey" (pixel 128), "black", or
+/// an input value.
 #[derive(Deserialize)]
 #[serde(untagged)]
-enum FillJs {
+pub(crate) enum FillJs {
     Value(f32),
     Named(String),
 }
@@ -291,17 +293,9 @@ impl Model {
         let pre = self.preprocess(pre)?;
         let g = &self.inner.graph;
         let image = self.batch(images, 0..1, &pre)?;
-        let (c, h, w) = (image.shape()[1], image.shape()[2], image.shape()[3]);
+        let (h, w) = (image.shape()[2], image.shape()[3]);
         let seen = preprocess::fit_rgba(&images.pixels(0)?, h, w, pre.resize);
-        let fill = match o.fill {
-            FillJs::Value(v) => Fill::Value(v),
-            FillJs::Named(name) => match name.as_str() {
-                "mean" => Fill::Value(0.0),
-                "grey" | "gray" => Fill::PerChannel(self.solid(128, c, h, w, &pre)?),
-                "black" => Fill::PerChannel(self.solid(0, c, h, w, &pre)?),
-                _ => return Err(JsError::new(&format!("unknown fill '{name}': mean, grey, black or a number"))),
-            },
-        };
+        let fill = self.fill(o.fill, &image, &pre)?;
         let occ = Occluder { size: o.size, stride: o.stride, fill };
         let (rows, cols) = occ.grid(h, w).map_err(js_error)?;
         let end = o.end.min(rows * cols);
@@ -333,6 +327,20 @@ impl Model {
 }
 
 impl Model {
+    /// The fill's input values for images like `like` (1×C×H×W).
+    pub(crate) fn fill(&self, fill: FillJs, like: &Tensor, pre: &Preprocess) -> Result<Fill, JsError> {
+        let (c, h, w) = (like.shape()[1], like.shape()[2], like.shape()[3]);
+        Ok(match fill {
+            FillJs::Value(v) => Fill::Value(v),
+            FillJs::Named(name) => match name.as_str() {
+                "mean" => Fill::Value(0.0),
+                "grey" | "gray" => Fill::PerChannel(self.solid(128, c, h, w, pre)?),
+                "black" => Fill::PerChannel(self.solid(0, c, h, w, pre)?),
+                _ => return Err(JsError::new(&format!("unknown fill '{name}': mean, grey, black or a number"))),
+            },
+        })
+    }
+
     /// A solid colour's input values, per channel (averaged over the plane where a mean image varies).
     pub(crate) fn solid(&self, level: u8, c: usize, h: usize, w: usize, pre: &Preprocess) -> Result<Vec<f32>, JsError> {
         let rgba: Vec<u8> = [level, level, level, 255].repeat(h * w);
