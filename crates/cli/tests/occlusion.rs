@@ -24,23 +24,14 @@ fn probability_map_matches_opencv() {
     let out = dir.path().join("map.npy");
     let (proto, weights) = (sh.join(entry["prototxt"].as_str().unwrap()), sh.join(entry["weights"].as_str().unwrap()));
     let input = sh.join(spec["input"].as_str().unwrap());
-    let run = zfvis(&[
-        "occlusion",
-        s(&proto),
-        s(&weights),
-        "--input",
-        s(&input),
-        "--size",
-        "8",
-        "--stride",
-        "2",
-        "--fill",
-        "0",
-        "-o",
-        s(&out),
-    ]);
-    assert!(run.status.success(), "zfvis failed: {}", String::from_utf8_lossy(&run.stderr));
-    let line = String::from_utf8_lossy(&run.stdout);
+    // `zfvis occlusion` on the cat with a size-8, stride-2 square, then these flags.
+    let occlude = |flags: &[&str]| {
+        let base = ["occlusion", s(&proto), s(&weights), "--input", s(&input), "--size", "8", "--stride", "2"];
+        let run = zfvis(&[&base[..], flags, &["-o", s(&out)]].concat());
+        assert!(run.status.success(), "zfvis {flags:?} failed: {}", String::from_utf8_lossy(&run.stderr));
+        String::from_utf8_lossy(&run.stdout).into_owned()
+    };
+    let line = occlude(&["--fill", "0"]);
     println!("{line}");
     assert!(line.contains("13×13") && line.contains("169 positions"), "{line}");
     let reference = npy(&sh.join(spec["occlusion_cv2_s8_st2"]["path"].as_str().unwrap()));
@@ -49,44 +40,9 @@ fn probability_map_matches_opencv() {
     assert!(err <= 1e-4, "{err:e}");
 
     // The argmax map holds class indices as float32; the feature map names its channel.
-    let run = zfvis(&[
-        "occlusion",
-        s(&proto),
-        s(&weights),
-        "--input",
-        s(&input),
-        "--size",
-        "8",
-        "--stride",
-        "2",
-        "--map",
-        "argmax",
-        "-o",
-        s(&out),
-    ]);
-    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    occlude(&["--map", "argmax"]);
     assert!(npy(&out).iter().all(|&c| c == c.floor() && (0.0..10.0).contains(&c)));
-    let run = zfvis(&[
-        "occlusion",
-        s(&proto),
-        s(&weights),
-        "--input",
-        s(&input),
-        "--size",
-        "8",
-        "--stride",
-        "2",
-        "--map",
-        "feature",
-        "--layer",
-        "relu2",
-        "--fill",
-        "-10,0,10",
-        "-o",
-        s(&out),
-    ]);
-    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
-    assert!(String::from_utf8_lossy(&run.stdout).contains("relu2 channel"));
+    assert!(occlude(&["--map", "feature", "--layer", "relu2", "--fill", "-10,0,10"]).contains("relu2 channel"));
     assert_eq!(npy(&out).shape(), &[13, 13]);
 
     // Bad input: a clear message and a non-zero exit.

@@ -1,8 +1,10 @@
 //! `zfvis topk` on a CIFAR-10 batch file against the core's result, and a bad batch file.
 
+#[path = "../../core/tests/common/mod.rs"]
+mod common;
+use common::{npz_member, shared};
 use ndarray::{Array4, ArrayD};
 use ndarray_npy::ReadNpyExt;
-use std::io::Read;
 use std::path::PathBuf;
 use std::process::{Command, Output};
 use zfvis_core::datasets::cifar10;
@@ -12,35 +14,6 @@ use zfvis_core::vis::topk::TopK;
 
 fn zfvis(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_zfvis")).args(args).output().unwrap()
-}
-
-fn shared() -> Option<PathBuf> {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared");
-    if p.join("fixtures").is_dir() {
-        Some(p.canonicalize().unwrap())
-    } else {
-        eprintln!("SKIPPED: ../shared (fixtures and references) is absent beside the checkout");
-        None
-    }
-}
-
-/// numpy's .npz member `name`, walking the local headers.
-fn npz_member(bytes: &[u8], name: &str) -> Vec<u8> {
-    let u16_at = |o: usize| u16::from_le_bytes([bytes[o], bytes[o + 1]]) as usize;
-    let mut o = 0;
-    while bytes[o..o + 4] == [0x50, 0x4b, 0x03, 0x04] {
-        let (name_len, extra_len) = (u16_at(o + 26), u16_at(o + 28));
-        let member = std::str::from_utf8(&bytes[o + 30..o + 30 + name_len]).unwrap();
-        let start = o + 30 + name_len + extra_len;
-        let mut d = flate2::bufread::DeflateDecoder::new(&bytes[start..]);
-        let mut out = Vec::new();
-        d.read_to_end(&mut out).unwrap();
-        if member == name {
-            return out;
-        }
-        o = start + d.total_in() as usize;
-    }
-    panic!("{name} not in the .npz");
 }
 
 #[test]
