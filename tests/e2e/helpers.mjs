@@ -33,6 +33,7 @@ function requireBuilt() {
     ['www/pkg-relaxed/zfvis_web_bg.wasm', 'bash scripts/build-web.sh'],
     ['www/examples/index.json', 'bash scripts/build-web.sh'],
     ['www/vendor/dagre.esm.js', 'bash scripts/build-web.sh'],
+    ['www/vendor/uPlot.esm.js', 'bash scripts/build-web.sh'],
   ]) {
     if (!existsSync(join(ROOT, path))) throw new Error(`${path} is missing: run \`${how}\` first`);
   }
