@@ -17,6 +17,7 @@ pub mod labels;
 pub mod ops;
 pub mod preprocess;
 pub mod summary;
+pub mod train;
 pub mod vis;
 
 pub use error::{Error, Result};
