@@ -2,9 +2,9 @@
 //! learning-rate schedules (SGDSolver::GetLearningRate).
 
 use super::math;
-use crate::formats::caffe::proto::{solver_parameter::SolverType, NetParameter, SolverParameter, DESCRIPTORS};
+use crate::formats::caffe::proto::{solver_parameter::SolverType, NetParameter, SolverParameter};
+use crate::formats::caffe::prototxt::parse_message;
 use crate::{bail, Error, Result};
-use prost_reflect::{DescriptorPool, DynamicMessage};
 
 /// How the learning rate changes with the iteration (Caffe's `lr_policy` and its parameters).
 #[derive(Debug, Clone, PartialEq)]
@@ -255,24 +255,5 @@ fn non_negative(field: &str, v: i32) -> Result<u32> {
 pub fn parse_text(bytes: &[u8]) -> Result<SolverParameter> {
     let text =
         std::str::from_utf8(bytes).map_err(|_| Error::format("the solver is binary data, not a text .prototxt"))?;
-    if text.trim().is_empty() {
-        bail!(format, "the solver .prototxt is empty");
-    }
-    let pool = DescriptorPool::decode(DESCRIPTORS).expect("embedded caffe.proto descriptors");
-    let desc = pool.get_message_by_name("caffe.SolverParameter").expect("caffe.SolverParameter");
-    let msg = DynamicMessage::parse_text_format(desc, text)
-        .map_err(|e| Error::format(format!("the solver has a syntax error: {}", describe_text_error(text, &e))))?;
-    msg.transcode_to::<SolverParameter>().map_err(|e| Error::format(format!("the solver could not be read: {e}")))
-}
-
-/// The parser's message with the line and column of its position.
-fn describe_text_error(text: &str, e: &prost_reflect::text_format::ParseError) -> String {
-    use miette::Diagnostic;
-    let msg = e.to_string();
-    let Some(at) = e.labels().and_then(|mut l| l.next()).map(|l| l.offset()) else { return msg };
-    let before = &text[..at.min(text.len())];
-    let line = before.matches('\n').count() + 1;
-    let col = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
-    let src = text.lines().nth(line - 1).unwrap_or("").trim();
-    format!("line {line}, column {col}: {msg} (near `{src}`)")
+    parse_message(text, "caffe.SolverParameter", "the solver .prototxt")
 }

@@ -15,14 +15,19 @@ pub fn parse_text(bytes: &[u8]) -> Result<NetParameter> {
             "the net definition is binary data, not a text .prototxt (was a .caffemodel given as the prototxt?)",
         )
     })?;
+    parse_message(text, "caffe.NetParameter", "the .prototxt")
+}
+
+/// Parses protobuf text of the caffe.proto message `name` (`what` names the file in errors).
+pub(crate) fn parse_message<M: prost::Message + Default>(text: &str, name: &str, what: &str) -> Result<M> {
     if text.trim().is_empty() {
-        bail!(format, "the .prototxt is empty");
+        bail!(format, "{what} is empty");
     }
     let pool = DescriptorPool::decode(DESCRIPTORS).expect("embedded caffe.proto descriptors");
-    let desc = pool.get_message_by_name("caffe.NetParameter").expect("caffe.NetParameter");
+    let desc = pool.get_message_by_name(name).expect("a caffe.proto message");
     let msg = DynamicMessage::parse_text_format(desc, text)
-        .map_err(|e| Error::format(format!("the .prototxt has a syntax error: {}", describe_text_error(text, &e))))?;
-    msg.transcode_to::<NetParameter>().map_err(|e| Error::format(format!("the .prototxt could not be read: {e}")))
+        .map_err(|e| Error::format(format!("{what} has a syntax error: {}", describe_text_error(text, &e))))?;
+    msg.transcode_to::<M>().map_err(|e| Error::format(format!("{what} could not be read: {e}")))
 }
 
 /// Parses a binary NetParameter (the layer definitions inside a .caffemodel).
