@@ -82,6 +82,14 @@ enum Command {
         #[arg(short, long)]
         output: PathBuf,
     },
+    /// Writes a Caffe net's weights (.caffemodel V1 or V2, or .caffemodel.h5) as a binary V2 .caffemodel.
+    Export {
+        /// net.prototxt and its weights
+        #[arg(required = true, num_args = 2)]
+        model: Vec<PathBuf>,
+        #[arg(short, long)]
+        output: PathBuf,
+    },
     /// Times the forward pass, a deconvnet projection from the last convolution and the tiling of the
     /// first one's filters: median, min and max over repeated runs; optionally every node's time
     /// (GFLOP/s per convolution) and the GEMM micro-benchmark.
@@ -281,6 +289,19 @@ fn run(cli: Cli) -> Result<()> {
         Command::Bench { model, runs, profile, gemm, gemm_runs, json } => {
             let model = if model.is_empty() { None } else { Some(load_model(&model)?) };
             bench::run(model.as_ref(), runs, &bench::Extra { profile, gemm, gemm_runs }, json)
+        }
+        Command::Export { model, output } => {
+            let m = load_model(&model)?;
+            let name = output.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+            let bytes = zfvis_core::formats::caffe::export::caffemodel(&m, &name)?;
+            std::fs::write(&output, &bytes).map_err(|e| Error::input(format!("{}: {e}", output.display())))?;
+            println!(
+                "{}: {} layers with weights, {} bytes (V2 .caffemodel)",
+                output.display(),
+                m.graph.nodes.iter().filter(|n| !n.weights().is_empty()).count(),
+                bytes.len()
+            );
+            Ok(())
         }
         Command::Occlusion(args) => occlusion::run(args),
         Command::Topk(args) => topk::run(args),

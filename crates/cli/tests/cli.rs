@@ -142,6 +142,22 @@ fn info_json_lists_layers_shapes_and_params() {
 }
 
 #[test]
+fn export_writes_a_v2_caffemodel_that_loads() {
+    let Some(sh) = shared() else { return };
+    let d = sh.join("fixtures/caffe/cifar10_quick");
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("snapshot.caffemodel");
+    let proto = d.join("cifar10_quick.prototxt");
+    let h5 = d.join("cifar10_quick_iter_5000.caffemodel.h5");
+    assert!(ok(&zfvis(&["export", s(&proto), s(&h5), "-o", s(&out)])).contains("5 layers with weights"));
+    let info = ok(&zfvis(&["info", s(&proto), s(&out)]));
+    assert!(info.contains("binary V2"), "{info}");
+    let onnx = sh.join("fixtures/onnx/mnist-8.onnx");
+    let err = zfvis(&["export", s(&onnx), s(&proto), "-o", s(&out)]);
+    assert!(!err.status.success());
+}
+
+#[test]
 fn tile_writes_the_grid_png() {
     let Some(sh) = shared() else { return };
     let d = sh.join("fixtures/caffe/cifar10_quick");

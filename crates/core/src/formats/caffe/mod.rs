@@ -1,5 +1,6 @@
 //! Caffe: prototxt (V1 and V2), binary .caffemodel (V1 and V2), .caffemodel.h5 and mean.binaryproto.
 
+pub mod export;
 pub mod h5;
 pub mod layers;
 pub mod mean;
