@@ -66,6 +66,7 @@ export class TopKView {
       return ctx.showError(e.message);
     }
     const run = ++this.#run;
+    delete this.#box.section.dataset.page;
     this.#box.grids.replaceChildren();
     this.#box.pager.hidden = true;
     this.#box.info.textContent = '';
@@ -106,7 +107,13 @@ export class TopKView {
           { signal, onProgress })).catch((e) => { ctx.showError(`Projections of ${r.layer}: ${e.message}`); return null; });
       if (run !== this.#run) return;
     }
-    b.grids.replaceChildren(...shown.map((ch, i) => this.#row(ch, views?.[i])));
+    // A row at a time, each in a task of its own, so that drawing never holds the main thread for long.
+    b.grids.replaceChildren();
+    for (const [i, ch] of shown.entries()) {
+      b.grids.append(this.#row(ch, views?.[i]));
+      await new Promise((ok) => setTimeout(ok, 0));
+      if (run !== this.#run) return;
+    }
     b.section.dataset.page = page;
   }
 

@@ -35,8 +35,8 @@ async function runTopK(page, layer, timeout) {
   await page.selectOption('#topk-layer', layer);
   await page.click('#topk-run');
   assert.equal(await finished(page, 'topk-progress', timeout), 'done');
-  // The projections of the first page follow as a second job.
-  await page.waitForFunction(() => document.querySelectorAll('#topk-grids .topk-row').length > 0, null, { timeout });
+  // The projections of the first page follow as a second job, then its rows.
+  await page.waitForFunction(() => document.getElementById('topk-section').dataset.page !== undefined, null, { timeout });
   return page.evaluate(() => globalThis.zfvisViews.topk.result);
 }
 
