@@ -17,12 +17,14 @@ pub mod labels;
 pub mod ops;
 pub mod preprocess;
 pub mod summary;
+pub mod real;
 pub mod train;
 pub mod vis;
 
 pub use error::{Error, Result};
 pub use graph::Graph;
+pub use real::Real;
 pub use ndarray;
 
-/// The tensor type used everywhere: NCHW (or N×K) f32.
-pub type Tensor = ndarray::ArrayD<f32>;
+/// The tensor type used everywhere: NCHW (or N×K), f32 unless a gradient check asks for f64.
+pub type Tensor<T = f32> = ndarray::ArrayD<T>;

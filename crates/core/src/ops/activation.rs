@@ -1,7 +1,7 @@
 //! Element-wise activations.
 
 use super::contiguous;
-use crate::Tensor;
+use crate::{Real, Tensor};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Activation {
@@ -34,37 +34,37 @@ pub enum Activation {
 /// HardSwish's HardSigmoid parameters.
 const HARD_SWISH: (f32, f32) = (1.0 / 6.0, 0.5);
 
-fn hard_sigmoid(x: f32, alpha: f32, beta: f32) -> f32 {
-    (alpha * x + beta).clamp(0.0, 1.0)
+fn hard_sigmoid<T: Real>(x: T, alpha: f32, beta: f32) -> T {
+    (T::of(alpha) * x + T::of(beta)).max(T::zero()).min(T::one())
 }
 
 /// d/dx of HardSigmoid(x): alpha inside the ramp, zero outside.
-fn hard_sigmoid_slope(x: f32, alpha: f32, beta: f32) -> f32 {
-    let t = alpha * x + beta;
-    if t > 0.0 && t < 1.0 {
-        alpha
+fn hard_sigmoid_slope<T: Real>(x: T, alpha: f32, beta: f32) -> T {
+    let t = T::of(alpha) * x + T::of(beta);
+    if t > T::zero() && t < T::one() {
+        T::of(alpha)
     } else {
-        0.0
+        T::zero()
     }
 }
 
 impl Activation {
-    pub fn forward(&self, x: &Tensor, weights: &[Tensor]) -> Tensor {
+    pub fn forward<T: Real>(&self, x: &Tensor<T>, weights: &[Tensor<T>]) -> Tensor<T> {
         match self {
             Activation::Relu { negative_slope } => {
-                let s = *negative_slope;
-                x.mapv(|v| if v > 0.0 { v } else { v * s })
+                let s = T::of(*negative_slope);
+                x.mapv(|v| if v > T::zero() { v } else { v * s })
             }
-            Activation::Sigmoid => x.mapv(|v| 1.0 / (1.0 + (-v).exp())),
-            Activation::Tanh => x.mapv(f32::tanh),
-            Activation::Clip { min, max } => x.mapv(|v| v.max(*min).min(*max)),
+            Activation::Sigmoid => x.mapv(|v| T::one() / (T::one() + (-v).exp())),
+            Activation::Tanh => x.mapv(T::tanh),
+            Activation::Clip { min, max } => x.mapv(|v| v.max(T::of(*min)).min(T::of(*max))),
             Activation::HardSigmoid { alpha, beta } => x.mapv(|v| hard_sigmoid(v, *alpha, *beta)),
             Activation::HardSwish => x.mapv(|v| v * hard_sigmoid(v, HARD_SWISH.0, HARD_SWISH.1)),
             Activation::PReluBroadcast => {
                 let mut y = x.as_standard_layout().into_owned();
                 let slope = weights[0].broadcast(y.raw_dim()).expect("slope broadcast checked at load");
                 y.zip_mut_with(&slope, |v, &a| {
-                    if *v <= 0.0 {
+                    if *v <= T::zero() {
                         *v *= a
                     }
                 });
@@ -78,7 +78,7 @@ impl Activation {
                 let inner: usize = shape.iter().skip(2).product();
                 for (i, v) in y.as_slice_mut().unwrap().iter_mut().enumerate() {
                     let a = if *channel_shared { slope[0] } else { slope[(i / inner.max(1)) % c] };
-                    if *v <= 0.0 {
+                    if *v <= T::zero() {
                         *v *= a;
                     }
                 }
@@ -100,33 +100,34 @@ pub enum ReluRule {
 }
 
 impl Activation {
-    pub fn backward(&self, x: &Tensor, y: &Tensor, g: &Tensor, weights: &[Tensor], rule: ReluRule) -> Tensor {
-        let rectify = |xv: f32, gv: f32, slope: f32| match rule {
+    pub fn backward<T: Real>(&self, x: &Tensor<T>, y: &Tensor<T>, g: &Tensor<T>, weights: &[Tensor<T>], rule: ReluRule) -> Tensor<T> {
+        let zero = T::zero();
+        let rectify = |xv: T, gv: T, slope: T| match rule {
             ReluRule::Gradient => {
-                if xv > 0.0 {
+                if xv > zero {
                     gv
                 } else {
                     gv * slope
                 }
             }
             ReluRule::Deconvnet => {
-                if gv > 0.0 {
+                if gv > zero {
                     gv
                 } else {
                     gv * slope
                 }
             }
             ReluRule::Guided => {
-                if xv > 0.0 && gv > 0.0 {
+                if xv > zero && gv > zero {
                     gv
                 } else {
-                    0.0
+                    zero
                 }
             }
         };
         let mut dx = g.as_standard_layout().into_owned();
         match self {
-            Activation::Relu { negative_slope } => dx.zip_mut_with(x, |d, &xv| *d = rectify(xv, *d, *negative_slope)),
+            Activation::Relu { negative_slope } => dx.zip_mut_with(x, |d, &xv| *d = rectify(xv, *d, T::of(*negative_slope))),
             Activation::PRelu { channel_shared } => {
                 let slope = contiguous(&weights[0]);
                 let c = x.shape().get(1).copied().unwrap_or(1);
@@ -141,11 +142,11 @@ impl Activation {
                 let slope = weights[0].broadcast(x.raw_dim()).expect("slope broadcast checked at load");
                 ndarray::Zip::from(&mut dx).and(x).and(&slope).for_each(|d, &xv, &a| *d = rectify(xv, *d, a));
             }
-            Activation::Sigmoid => dx.zip_mut_with(y, |d, &yv| *d *= yv * (1.0 - yv)),
-            Activation::Tanh => dx.zip_mut_with(y, |d, &yv| *d *= 1.0 - yv * yv),
+            Activation::Sigmoid => dx.zip_mut_with(y, |d, &yv| *d *= yv * (T::one() - yv)),
+            Activation::Tanh => dx.zip_mut_with(y, |d, &yv| *d *= T::one() - yv * yv),
             // Not rectifiers: the true gradient under every rule, as captum treats ReLU6 and Hardswish.
             Activation::Clip { min, max } => {
-                dx.zip_mut_with(x, |d, &xv| *d = if xv > *min && xv < *max { *d } else { 0.0 })
+                dx.zip_mut_with(x, |d, &xv| *d = if xv > T::of(*min) && xv < T::of(*max) { *d } else { zero })
             }
             Activation::HardSigmoid { alpha, beta } => {
                 dx.zip_mut_with(x, |d, &xv| *d *= hard_sigmoid_slope(xv, *alpha, *beta))

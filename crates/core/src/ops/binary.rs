@@ -1,7 +1,7 @@
 //! Element-wise Add, Sub, Mul and Div with numpy broadcasting (ONNX's arithmetic ops).
 
 use super::fmt_shape;
-use crate::{bail, Result, Tensor};
+use crate::{Real, bail, Result, Tensor};
 use ndarray::{Axis, IxDyn, Zip};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,7 +34,7 @@ pub fn broadcast_shape(a: &[usize], b: &[usize]) -> Result<Vec<usize>> {
 }
 
 /// Sums `t` down to `shape`, undoing a broadcast.
-pub fn sum_to(t: &Tensor, shape: &[usize]) -> Tensor {
+pub fn sum_to<T: Real>(t: &Tensor<T>, shape: &[usize]) -> Tensor<T> {
     let mut r = t.clone();
     while r.ndim() > shape.len() {
         r = r.sum_axis(Axis(0));
@@ -48,7 +48,7 @@ pub fn sum_to(t: &Tensor, shape: &[usize]) -> Tensor {
 }
 
 impl Binary {
-    fn operands<'a>(&self, inputs: &[&'a Tensor], weights: &'a [Tensor]) -> (&'a Tensor, &'a Tensor) {
+    fn operands<'a, T: Real>(&self, inputs: &[&'a Tensor<T>], weights: &'a [Tensor<T>]) -> (&'a Tensor<T>, &'a Tensor<T>) {
         match (inputs, self.constant_left) {
             ([a, b, ..], _) => (a, b),
             ([x], true) => (&weights[0], x),
@@ -57,7 +57,7 @@ impl Binary {
         }
     }
 
-    pub fn output_shape(&self, inputs: &[&[usize]], weights: &[Tensor]) -> Result<Vec<usize>> {
+    pub fn output_shape<T: Real>(&self, inputs: &[&[usize]], weights: &[Tensor<T>]) -> Result<Vec<usize>> {
         match (inputs, weights.first()) {
             ([a, b, ..], _) => broadcast_shape(a, b),
             ([x], Some(c)) if self.constant_left => broadcast_shape(c.shape(), x),
@@ -66,7 +66,7 @@ impl Binary {
         }
     }
 
-    pub fn forward(&self, inputs: &[&Tensor], weights: &[Tensor]) -> Result<Tensor> {
+    pub fn forward<T: Real>(&self, inputs: &[&Tensor<T>], weights: &[Tensor<T>]) -> Result<Tensor<T>> {
         let (a, b) = self.operands(inputs, weights);
         let shape = broadcast_shape(a.shape(), b.shape())?;
         let mut out = Tensor::zeros(IxDyn(&shape));
@@ -82,10 +82,10 @@ impl Binary {
     }
 
     /// Gradients for the inputs (for the value input only when the other operand is a constant).
-    pub fn backward(&self, inputs: &[&Tensor], weights: &[Tensor], g: &Tensor) -> Vec<Option<Tensor>> {
+    pub fn backward<T: Real>(&self, inputs: &[&Tensor<T>], weights: &[Tensor<T>], g: &Tensor<T>) -> Vec<Option<Tensor<T>>> {
         let (a, b) = self.operands(inputs, weights);
         let shape = g.shape().to_vec();
-        let bcast = |t: &Tensor| t.broadcast(IxDyn(&shape)).unwrap().to_owned();
+        let bcast = |t: &Tensor<T>| t.broadcast(IxDyn(&shape)).unwrap().to_owned();
         let (da, db) = match self.kind {
             BinaryKind::Add => (g.clone(), g.clone()),
             BinaryKind::Sub => (g.clone(), g.mapv(|v| -v)),

@@ -2,9 +2,11 @@
 //! its B blocks, so no im2col matrix is ever built; 1×1 convolutions multiply the input directly, and
 //! depthwise ones (one input channel per group) run as a direct convolution.
 
-use super::gemm::{gemm, gemm_packed, MatRef, PackB, PackedA, NR};
+use super::gemm::{gemm, gemm_packed, with_scratch, MatRef, PackB, PackedA, NR};
 use super::{contiguous, fmt_shape, nchw, tensor};
-use crate::{bail, Result, Tensor};
+use crate::real::Scratch;
+use crate::{bail, Real, Result, Tensor};
+use std::any::Any;
 use std::sync::{Arc, Mutex};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -27,20 +29,26 @@ pub struct Conv {
 /// in place keep their address: [`crate::graph::Node::weights_mut`] clears the cache for that reason.
 #[derive(Default)]
 pub struct PackCache {
-    forward: Mutex<Option<Packed>>,
+    forward: Mutex<Option<AnyPacked>>,
     /// The flipped, transposed filters of the stride-1 backward pass.
-    transposed: Mutex<Option<Packed>>,
+    transposed: Mutex<Option<AnyPacked>>,
 }
 
-type Packed = Arc<((usize, usize), Vec<PackedA>)>;
+/// The packs of one element type, with the address and length of the weights they came from.
+type Packed<T> = Arc<((usize, usize), Vec<PackedA<T>>)>;
+type AnyPacked = Arc<dyn Any + Send + Sync>;
 
-fn cached(slot: &Mutex<Option<Packed>>, weights: &[f32], pack: impl Fn() -> Vec<PackedA>) -> Packed {
+fn cached<T: Real>(slot: &Mutex<Option<AnyPacked>>, weights: &[T], pack: impl Fn() -> Vec<PackedA<T>>) -> Packed<T> {
     let key = (weights.as_ptr() as usize, weights.len());
     let mut slot = slot.lock().unwrap_or_else(|e| e.into_inner());
-    match slot.as_ref() {
-        Some(cached) if cached.0 == key => cached.clone(),
-        _ => slot.insert(Arc::new((key, pack()))).clone(),
+    if let Some(hit) = slot.clone().and_then(|c| c.downcast::<((usize, usize), Vec<PackedA<T>>)>().ok()) {
+        if hit.0 == key {
+            return hit;
+        }
     }
+    let packed = Arc::new((key, pack()));
+    *slot = Some(packed.clone());
+    packed
 }
 
 impl PackCache {
@@ -69,7 +77,8 @@ impl std::fmt::Debug for PackCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let bytes: usize = [&self.forward, &self.transposed]
             .iter()
-            .filter_map(|slot| slot.lock().unwrap_or_else(|e| e.into_inner()).as_ref().map(Arc::clone))
+            .filter_map(|slot| slot.lock().unwrap_or_else(|e| e.into_inner()).clone())
+            .filter_map(|c| c.downcast::<((usize, usize), Vec<PackedA>)>().ok())
             .map(|c| c.1.iter().map(PackedA::size).sum::<usize>())
             .sum();
         write!(f, "PackCache({bytes} bytes)")
@@ -136,7 +145,7 @@ impl Conv {
         Ok(shapes)
     }
 
-    fn packs(&self, weight: &[f32], mg: usize, k: usize) -> Packed {
+    fn packs<T: Real>(&self, weight: &[T], mg: usize, k: usize) -> Packed<T> {
         cached(&self.packed.forward, weight, || {
             weight.chunks_exact(mg * k).map(|wg| PackedA::new(MatRef::new(wg, mg, k))).collect()
         })
@@ -148,11 +157,11 @@ impl Conv {
         let (cg, mg) = (w.shape()[1], self.out_channels / self.group.max(1));
         let k = cg * self.kernel[0] * self.kernel[1];
         if self.check().is_ok() && w.len() == self.out_channels * k && !(cg == 1 && self.group > 1) {
-            self.packs(&contiguous(w), mg, k);
+            self.packs::<f32>(&contiguous(w), mg, k);
         }
     }
 
-    pub fn forward(&self, x: &Tensor, weights: &[Tensor]) -> Result<Tensor> {
+    pub fn forward<T: Real>(&self, x: &Tensor<T>, weights: &[Tensor<T>]) -> Result<Tensor<T>> {
         let out_shape = self.output_shape(x.shape())?;
         let [n, c, h, w] = nchw(x.shape())?;
         let [_, m, oh, ow] = [out_shape[0], out_shape[1], out_shape[2], out_shape[3]];
@@ -175,7 +184,7 @@ impl Conv {
         let bias = self.bias.then(|| contiguous(&weights[1]));
         let mut out = Vec::with_capacity(n * m * oh * ow);
         for oc in 0..n * m {
-            out.resize(out.len() + oh * ow, bias.as_ref().map_or(0.0, |b| b[oc % m]));
+            out.resize(out.len() + oh * ow, bias.as_ref().map_or(T::zero(), |b| b[oc % m]));
         }
         let geo = Geometry::new(self, cg, [h, w], [oh, ow]);
         if cg == 1 && self.group > 1 {
@@ -190,7 +199,7 @@ impl Conv {
     }
 
     /// out (n×m×oh×ow, holding the bias) += the convolution of xs (n×c×h×w) with the weights packed per group.
-    fn gemm_into(&self, xs: &[f32], [n, c, h, w]: [usize; 4], packs: &[PackedA], out: &mut [f32]) {
+    fn gemm_into<T: Real>(&self, xs: &[T], [n, c, h, w]: [usize; 4], packs: &[PackedA<T>], out: &mut [T]) {
         let (m, cg) = (self.out_channels, c / self.group);
         let mg = m / self.group;
         let oh = conv_out_len(h, self.kernel[0], self.stride[0], self.pads[0], self.pads[2], self.dilation[0]).unwrap_or(0);
@@ -199,13 +208,13 @@ impl Conv {
         // Packing reads windows with no bounds checks: pad a copy of the input.
         let pad = self.pads != [0; 4];
         let geo_in = if pad { geo.padded([self.pads[2], self.pads[3]]) } else { geo };
-        let mut padded = if pad { PADDED.take() } else { Vec::new() };
+        let mut padded = if pad { T::scratch(Scratch::Padded).take() } else { Vec::new() };
         for b in 0..n {
             let image = &xs[b * c * h * w..(b + 1) * c * h * w];
             let image = if !pad {
                 image
             } else {
-                padded.resize(c * geo_in.h * geo_in.w, 0.0);
+                padded.resize(c * geo_in.h * geo_in.w, T::zero());
                 geo.pad_planes(&geo_in, image, &mut padded);
                 &padded
             };
@@ -222,7 +231,7 @@ impl Conv {
             }
         }
         if pad {
-            PADDED.set(padded);
+            T::scratch(Scratch::Padded).set(padded);
         }
     }
 
@@ -253,13 +262,13 @@ impl Conv {
     }
 
     /// The flipped, transposed filters of [`Conv::transposed`], packed per group (cg × mg·kh·kw each).
-    fn transposed_packs(&self, weight: &[f32], cg: usize) -> Packed {
+    fn transposed_packs<T: Real>(&self, weight: &[T], cg: usize) -> Packed<T> {
         let (mg, [kh, kw]) = (self.out_channels / self.group, self.kernel);
         let taps = kh * kw;
         cached(&self.packed.transposed, weight, || {
             (0..self.group)
                 .map(|gi| {
-                    let mut t = vec![0f32; cg * mg * taps];
+                    let mut t = vec![T::zero(); cg * mg * taps];
                     for ci in 0..cg {
                         for mo in 0..mg {
                             let src = &weight[((gi * mg + mo) * cg + ci) * taps..][..taps];
@@ -325,8 +334,8 @@ impl Geometry {
     }
 
     /// Copies planes of the input into the middle of zeroed planes of the padded size (`to`).
-    fn pad_planes(&self, to: &Geometry, x: &[f32], dst: &mut [f32]) {
-        dst.fill(0.0);
+    fn pad_planes<T: Real>(&self, to: &Geometry, x: &[T], dst: &mut [T]) {
+        dst.fill(T::zero());
         for (src, d) in x.chunks_exact(self.h * self.w).zip(dst.chunks_exact_mut(to.h * to.w)) {
             for (row, drow) in src.chunks_exact(self.w).zip(d.chunks_exact_mut(to.w).skip(self.pad[0])) {
                 drow[self.pad[1]..self.pad[1] + self.w].copy_from_slice(row);
@@ -385,12 +394,12 @@ impl Geometry {
 }
 
 /// A group's input seen as its im2col matrix ((cg·kh·kw) × (oh·ow)) without building it.
-struct Unfolded<'a> {
+struct Unfolded<'a, T> {
     geo: Geometry,
-    x: &'a [f32],
+    x: &'a [T],
 }
 
-impl PackB for Unfolded<'_> {
+impl<T: Real> PackB<T> for Unfolded<'_, T> {
     fn k(&self) -> usize {
         self.geo.cg * self.geo.kernel[0] * self.geo.kernel[1]
     }
@@ -402,7 +411,7 @@ impl PackB for Unfolded<'_> {
     /// Panel by panel, each tap's NR values at once, over an input with no padding (the caller pads a
     /// copy), so that every window lies inside the image. Small copies go through fixed-size arrays: in
     /// wasm a variable-length copy is a `memory.copy` call into the engine, far slower than 8 floats.
-    fn pack(&self, k0: usize, kc: usize, n0: usize, nc: usize, dst: &mut [f32]) {
+    fn pack(&self, k0: usize, kc: usize, n0: usize, nc: usize, dst: &mut [T]) {
         let g = &self.geo;
         debug_assert_eq!(g.pad, [0, 0]);
         let [sh, sw] = g.stride;
@@ -424,11 +433,11 @@ impl PackB for Unfolded<'_> {
                 // All NR columns real, on one output row, at stride 1: one run of the input.
                 let run = cols == NR && sw == 1 && at[NR - 1] == at[0] + NR - 1;
                 for (d, &t) in panel.chunks_exact_mut(NR).zip(taps.iter()) {
-                    let d: &mut [f32; NR] = d.try_into().unwrap();
+                    let d: &mut [T; NR] = d.try_into().unwrap();
                     *d = if run {
                         self.x[t + at[0]..t + at[0] + NR].try_into().unwrap()
                     } else {
-                        std::array::from_fn(|j| if j < cols { self.x[t + at[j]] } else { 0.0 })
+                        std::array::from_fn(|j| if j < cols { self.x[t + at[j]] } else { T::zero() })
                     };
                 }
             }
@@ -438,7 +447,7 @@ impl PackB for Unfolded<'_> {
 
 impl Geometry {
     /// Adds row `kk` of an unfolded-matrix gradient (columns `n0..`) back onto the input planes `x`.
-    fn fold_row(&self, kk: usize, n0: usize, row: &[f32], x: &mut [f32]) {
+    fn fold_row<T: Real>(&self, kk: usize, n0: usize, row: &[T], x: &mut [T]) {
         let (ci, ki, kj) = self.tap(kk);
         let plane = &mut x[ci * self.h * self.w..(ci + 1) * self.h * self.w];
         let sw = self.stride[1];
@@ -450,12 +459,12 @@ impl Geometry {
             let (inside, start) =
                 if seg.len() == self.ow { whole_row.clone() } else { self.columns(ox, kj, seg.len()) };
             let dst = dst[start..].iter_mut().step_by(sw);
-            dst.zip(&seg[inside]).for_each(|(d, v)| *d += v);
+            dst.zip(&seg[inside]).for_each(|(d, v)| *d += *v);
         });
     }
 
     /// Direct convolution for one input channel per group (`mg` outputs each), added onto `out`.
-    fn depthwise(&self, x: &[f32], weight: &[f32], mg: usize, out: &mut [f32]) {
+    fn depthwise<T: Real>(&self, x: &[T], weight: &[T], mg: usize, out: &mut [T]) {
         let [kh, kw] = self.kernel;
         let sw = self.stride[1];
         let spans: Vec<_> = (0..kw).map(|kj| self.columns(0, kj, self.ow)).collect();
@@ -471,9 +480,9 @@ impl Geometry {
                         let (inside, start) = spans[kj].clone();
                         let dst = &mut orow[inside];
                         if sw == 1 {
-                            dst.iter_mut().zip(&src[start..]).for_each(|(d, v)| *d += t * v);
+                            dst.iter_mut().zip(&src[start..]).for_each(|(d, v)| *d += t * *v);
                         } else {
-                            dst.iter_mut().zip(src[start..].iter().step_by(sw)).for_each(|(d, v)| *d += t * v);
+                            dst.iter_mut().zip(src[start..].iter().step_by(sw)).for_each(|(d, v)| *d += t * *v);
                         }
                     }
                 }
@@ -482,7 +491,7 @@ impl Geometry {
     }
 
     /// The depthwise convolution's input gradient, added onto `dx`.
-    fn depthwise_backward(&self, g: &[f32], weight: &[f32], mg: usize, dx: &mut [f32]) {
+    fn depthwise_backward<T: Real>(&self, g: &[T], weight: &[T], mg: usize, dx: &mut [T]) {
         let [kh, kw] = self.kernel;
         let sw = self.stride[1];
         let spans: Vec<_> = (0..kw).map(|kj| self.columns(0, kj, self.ow)).collect();
@@ -497,7 +506,7 @@ impl Geometry {
                         let t = taps[ki * kw + kj];
                         let (inside, start) = spans[kj].clone();
                         let dst = dst[start..].iter_mut().step_by(sw);
-                        dst.zip(&grow[inside]).for_each(|(d, v)| *d += t * v);
+                        dst.zip(&grow[inside]).for_each(|(d, v)| *d += t * *v);
                     }
                 }
             }
@@ -510,7 +519,7 @@ const FOLD_VALUES: usize = 1 << 20;
 
 impl Conv {
     /// The gradient with respect to the input: a transposed convolution of `g` with the same filters.
-    pub fn backward(&self, x_shape: &[usize], g: &Tensor, weights: &[Tensor]) -> Result<Tensor> {
+    pub fn backward<T: Real>(&self, x_shape: &[usize], g: &Tensor<T>, weights: &[Tensor<T>]) -> Result<Tensor<T>> {
         let [n, c, h, w] = nchw(x_shape)?;
         let out = self.output_shape(x_shape)?;
         let (m, oh, ow) = (out[1], out[2], out[3]);
@@ -518,7 +527,7 @@ impl Conv {
         let k = cg * self.kernel[0] * self.kernel[1];
         let weight = contiguous(&weights[0]);
         let gs = contiguous(g);
-        let mut dx = vec![0f32; n * c * h * w];
+        let mut dx = vec![T::zero(); n * c * h * w];
         // The transposed convolution also multiplies the zeros around the gradient: worth it only where the
         // output is about as large as the input ("same" padding).
         let transposed = if 4 * h * w <= 5 * oh * ow { self.transposed(c) } else { None };
@@ -547,7 +556,7 @@ impl Conv {
                 }
                 // Wᵀ·g a block of columns at a time, each folded back before the next.
                 let cols = (FOLD_VALUES / k).clamp(1, np);
-                super::gemm::with_scratch(&FOLD, k * cols, |col| {
+                with_scratch(Scratch::Fold, k * cols, |col: &mut [T]| {
                     for n0 in (0..np).step_by(cols) {
                         let nb = cols.min(np - n0);
                         let gm = MatRef { data: &gg[n0..], rows: mg, cols: nb, rs: np, cs: 1 };
@@ -564,7 +573,5 @@ impl Conv {
 }
 
 thread_local! {
-    static FOLD: std::cell::Cell<Vec<f32>> = const { std::cell::Cell::new(Vec::new()) };
-    static PADDED: std::cell::Cell<Vec<f32>> = const { std::cell::Cell::new(Vec::new()) };
     static TAPS: std::cell::RefCell<Vec<usize>> = const { std::cell::RefCell::new(Vec::new()) };
 }

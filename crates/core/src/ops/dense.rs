@@ -3,7 +3,7 @@
 use super::binary::broadcast_shape;
 use super::gemm::{gemm, MatRef};
 use super::{contiguous, fmt_shape, tensor};
-use crate::{bail, Result, Tensor};
+use crate::{Real, bail, Result, Tensor};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct InnerProduct {
@@ -23,7 +23,7 @@ impl InnerProduct {
         Ok((axis, m, k))
     }
 
-    pub fn output_shape(&self, input: &[usize], weights: &[Tensor]) -> Result<Vec<usize>> {
+    pub fn output_shape<T: Real>(&self, input: &[usize], weights: &[Tensor<T>]) -> Result<Vec<usize>> {
         let (axis, _, k) = self.split(input)?;
         if let Some(w) = weights.first() {
             let expected = self.num_output * k;
@@ -50,13 +50,13 @@ impl InnerProduct {
         Ok(s)
     }
 
-    pub fn forward(&self, x: &Tensor, weights: &[Tensor]) -> Result<Tensor> {
+    pub fn forward<T: Real>(&self, x: &Tensor<T>, weights: &[Tensor<T>]) -> Result<Tensor<T>> {
         let shape = self.output_shape(x.shape(), weights)?;
         let (_, m, k) = self.split(x.shape())?;
         let n = self.num_output;
         let xs = contiguous(x);
         let ws = contiguous(&weights[0]);
-        let mut out = vec![0f32; m * n];
+        let mut out = vec![T::zero(); m * n];
         if self.bias {
             let b = contiguous(&weights[1]);
             out.chunks_mut(n).for_each(|row| row.copy_from_slice(&b));
@@ -77,27 +77,27 @@ impl InnerProduct {
 }
 
 /// A dot product with eight independent sums, so the compiler can vectorise it.
-pub fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let mut acc = [0f32; 8];
+pub fn dot<T: Real>(a: &[T], b: &[T]) -> T {
+    let mut acc = [T::zero(); 8];
     let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
-    let tail: f32 = ca.remainder().iter().zip(cb.remainder()).map(|(x, y)| x * y).sum();
+    let tail: T = ca.remainder().iter().zip(cb.remainder()).map(|(x, y)| *x * *y).sum();
     for (x, y) in ca.zip(cb) {
         for i in 0..8 {
             acc[i] += x[i] * y[i];
         }
     }
-    acc.iter().sum::<f32>() + tail
+    acc.iter().copied().sum::<T>() + tail
 }
 
 impl InnerProduct {
     /// The gradient with respect to the input: the signal times the weights (Wᵀ applied).
-    pub fn backward(&self, x_shape: &[usize], g: &Tensor, weights: &[Tensor]) -> Result<Tensor> {
+    pub fn backward<T: Real>(&self, x_shape: &[usize], g: &Tensor<T>, weights: &[Tensor<T>]) -> Result<Tensor<T>> {
         let (_, m, k) = self.split(x_shape)?;
         let n = self.num_output;
         let gs = contiguous(g);
         let ws = contiguous(&weights[0]);
         let w = if self.transpose { MatRef::new(&ws, k, n).t() } else { MatRef::new(&ws, n, k) };
-        let mut dx = vec![0f32; m * k];
+        let mut dx = vec![T::zero(); m * k];
         gemm(MatRef::new(&gs, m, n), &w, &mut dx, k, false);
         Ok(tensor(x_shape, dx))
     }
@@ -179,16 +179,16 @@ fn matrix_index(batch: &[usize], own: &[usize]) -> Vec<usize> {
 }
 
 /// Matrix `at` of a stack of rows×cols matrices.
-fn view(data: &[f32], rows: usize, cols: usize, at: usize) -> MatRef<'_> {
+fn view<T: Real>(data: &[T], rows: usize, cols: usize, at: usize) -> MatRef<'_, T> {
     MatRef::new(&data[at * rows * cols..(at + 1) * rows * cols], rows, cols)
 }
 
-fn view_mut(data: &mut [f32], rows: usize, cols: usize, at: usize) -> &mut [f32] {
+fn view_mut<T>(data: &mut [T], rows: usize, cols: usize, at: usize) -> &mut [T] {
     &mut data[at * rows * cols..(at + 1) * rows * cols]
 }
 
 impl MatMul {
-    fn operands<'a>(&self, inputs: &[&'a Tensor], weights: &'a [Tensor]) -> (&'a Tensor, &'a Tensor) {
+    fn operands<'a, T: Real>(&self, inputs: &[&'a Tensor<T>], weights: &'a [Tensor<T>]) -> (&'a Tensor<T>, &'a Tensor<T>) {
         match (inputs, self.constant_left) {
             ([a, b, ..], _) => (a, b),
             ([x], true) => (&weights[0], x),
@@ -197,7 +197,7 @@ impl MatMul {
         }
     }
 
-    pub fn output_shape(&self, inputs: &[&[usize]], weights: &[Tensor]) -> Result<Vec<usize>> {
+    pub fn output_shape<T: Real>(&self, inputs: &[&[usize]], weights: &[Tensor<T>]) -> Result<Vec<usize>> {
         let (a, b): (&[usize], &[usize]) = match (inputs, weights.first()) {
             ([a, b, ..], _) => (a, b),
             ([x], Some(w)) if self.constant_left => (w.shape(), x),
@@ -207,12 +207,12 @@ impl MatMul {
         Ok(Batches::new(a, b)?.out)
     }
 
-    pub fn forward(&self, inputs: &[&Tensor], weights: &[Tensor]) -> Result<Tensor> {
+    pub fn forward<T: Real>(&self, inputs: &[&Tensor<T>], weights: &[Tensor<T>]) -> Result<Tensor<T>> {
         let (a, b) = self.operands(inputs, weights);
         let p = Batches::new(a.shape(), b.shape())?;
         let (xa, xb) = (contiguous(a), contiguous(b));
         let (m, k, n) = (p.m, p.k, p.n);
-        let mut out = vec![0f32; p.a_index.len() * m * n];
+        let mut out = vec![T::zero(); p.a_index.len() * m * n];
         if p.folds() {
             let rows = p.a_index.len() * m;
             gemm(view(&xa, rows, k, 0), &view(&xb, k, n, 0), &mut out, n, false);
@@ -225,14 +225,14 @@ impl MatMul {
     }
 
     /// dA = g·Bᵀ and dB = Aᵀ·g per matrix, summed where an operand was broadcast; only for the inputs.
-    pub fn backward(&self, inputs: &[&Tensor], weights: &[Tensor], g: &Tensor) -> Vec<Option<Tensor>> {
+    pub fn backward<T: Real>(&self, inputs: &[&Tensor<T>], weights: &[Tensor<T>], g: &Tensor<T>) -> Vec<Option<Tensor<T>>> {
         let (a, b) = self.operands(inputs, weights);
         let p = Batches::new(a.shape(), b.shape()).expect("shapes checked by the forward pass");
         let (xa, xb, gs) = (contiguous(a), contiguous(b), contiguous(g));
         let (m, k, n) = (p.m, p.k, p.n);
         let want_a = inputs.len() > 1 || !self.constant_left;
         let want_b = inputs.len() > 1 || self.constant_left;
-        let (mut da, mut db) = (vec![0f32; xa.len()], vec![0f32; xb.len()]);
+        let (mut da, mut db) = (vec![T::zero(); xa.len()], vec![T::zero(); xb.len()]);
         if p.folds() {
             let rows = p.a_index.len() * m;
             let gm = view(&gs, rows, n, 0);
@@ -291,7 +291,7 @@ impl Gemm {
         Ok((m, k, n))
     }
 
-    pub fn output_shape(&self, input: &[usize], weights: &[Tensor]) -> Result<Vec<usize>> {
+    pub fn output_shape<T: Real>(&self, input: &[usize], weights: &[Tensor<T>]) -> Result<Vec<usize>> {
         let (m, _, n) = self.dims(input, weights[0].shape())?;
         if let Some(c) = weights.get(1) {
             broadcast_shape(&[m, n], c.shape()).ok().filter(|s| s.as_slice() == [m, n]).ok_or_else(|| {
@@ -301,7 +301,7 @@ impl Gemm {
         Ok(vec![m, n])
     }
 
-    fn a_view<'a>(&self, data: &'a [f32], m: usize, k: usize) -> MatRef<'a> {
+    fn a_view<'a, T: Real>(&self, data: &'a [T], m: usize, k: usize) -> MatRef<'a, T> {
         if self.trans_a {
             MatRef::new(data, k, m).t()
         } else {
@@ -309,7 +309,7 @@ impl Gemm {
         }
     }
 
-    fn b_view<'a>(&self, data: &'a [f32], k: usize, n: usize) -> MatRef<'a> {
+    fn b_view<'a, T: Real>(&self, data: &'a [T], k: usize, n: usize) -> MatRef<'a, T> {
         if self.trans_b {
             MatRef::new(data, n, k).t()
         } else {
@@ -317,27 +317,27 @@ impl Gemm {
         }
     }
 
-    pub fn forward(&self, x: &Tensor, weights: &[Tensor]) -> Result<Tensor> {
+    pub fn forward<T: Real>(&self, x: &Tensor<T>, weights: &[Tensor<T>]) -> Result<Tensor<T>> {
         let shape = self.output_shape(x.shape(), weights)?;
         let (m, k, n) = self.dims(x.shape(), weights[0].shape())?;
         let (xs, ws) = (contiguous(x), contiguous(&weights[0]));
-        let mut out = vec![0f32; m * n];
+        let mut out = vec![T::zero(); m * n];
         gemm(self.a_view(&xs, m, k), &self.b_view(&ws, k, n), &mut out, n, false);
         if self.alpha != 1.0 {
-            out.iter_mut().for_each(|v| *v *= self.alpha);
+            out.iter_mut().for_each(|v| *v *= T::of(self.alpha));
         }
         if let Some(c) = weights.get(1) {
             let c = c.broadcast(ndarray::IxDyn(&shape)).unwrap();
-            out.iter_mut().zip(c.iter()).for_each(|(v, c)| *v += self.beta * c);
+            out.iter_mut().zip(c.iter()).for_each(|(v, c)| *v += T::of(self.beta) * *c);
         }
         Ok(tensor(&shape, out))
     }
 
     /// dA′ = alpha·g·B′ᵀ, transposed back when A was.
-    pub fn backward(&self, x_shape: &[usize], g: &Tensor, weights: &[Tensor]) -> Result<Tensor> {
+    pub fn backward<T: Real>(&self, x_shape: &[usize], g: &Tensor<T>, weights: &[Tensor<T>]) -> Result<Tensor<T>> {
         let (m, k, n) = self.dims(x_shape, weights[0].shape())?;
         let (gs, ws) = (contiguous(g), contiguous(&weights[0]));
-        let mut dx = vec![0f32; m * k];
+        let mut dx = vec![T::zero(); m * k];
         let gm = MatRef::new(&gs, m, n);
         let b = self.b_view(&ws, k, n);
         if self.trans_a {
@@ -346,7 +346,7 @@ impl Gemm {
             gemm(gm, &b.t(), &mut dx, k, false);
         }
         if self.alpha != 1.0 {
-            dx.iter_mut().for_each(|v| *v *= self.alpha);
+            dx.iter_mut().for_each(|v| *v *= T::of(self.alpha));
         }
         Ok(tensor(x_shape, dx))
     }

@@ -1,7 +1,7 @@
 //! Eltwise: sum (with coefficients), product or maximum of same-shaped inputs.
 
 use super::fmt_shape;
-use crate::{bail, Result, Tensor};
+use crate::{Real, bail, Result, Tensor};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Eltwise {
@@ -23,22 +23,22 @@ impl Eltwise {
         Ok(inputs[0].to_vec())
     }
 
-    pub fn forward(&self, xs: &[&Tensor]) -> Result<Tensor> {
+    pub fn forward<T: Real>(&self, xs: &[&Tensor<T>]) -> Result<Tensor<T>> {
         let shapes: Vec<&[usize]> = xs.iter().map(|t| t.shape()).collect();
         self.output_shape(&shapes)?;
         let mut y = xs[0].as_standard_layout().into_owned();
         match self {
             Eltwise::Sum { coeffs } => {
-                let c = |i: usize| coeffs.get(i).copied().unwrap_or(1.0);
-                if c(0) != 1.0 {
+                let c = |i: usize| T::of(coeffs.get(i).copied().unwrap_or(1.0));
+                if c(0) != T::one() {
                     y.mapv_inplace(|v| v * c(0));
                 }
                 for (i, x) in xs.iter().enumerate().skip(1) {
                     let ci = c(i);
-                    y.zip_mut_with(x, |a, b| *a += ci * b);
+                    y.zip_mut_with(x, |a, b| *a += ci * *b);
                 }
             }
-            Eltwise::Prod => xs[1..].iter().for_each(|x| y.zip_mut_with(x, |a, b| *a *= b)),
+            Eltwise::Prod => xs[1..].iter().for_each(|x| y.zip_mut_with(x, |a, b| *a *= *b)),
             Eltwise::Max => xs[1..].iter().for_each(|x| y.zip_mut_with(x, |a, b| *a = a.max(*b))),
         }
         Ok(y)
@@ -48,11 +48,11 @@ impl Eltwise {
 impl Eltwise {
     /// Sum: each input gets its coefficient times the signal. Product: the signal times the other
     /// inputs. Max: the signal goes to the input that held the maximum (the first, on ties).
-    pub fn backward(&self, xs: &[&Tensor], g: &Tensor) -> Vec<Option<Tensor>> {
+    pub fn backward<T: Real>(&self, xs: &[&Tensor<T>], g: &Tensor<T>) -> Vec<Option<Tensor<T>>> {
         match self {
             Eltwise::Sum { coeffs } => (0..xs.len())
                 .map(|i| {
-                    let c = coeffs.get(i).copied().unwrap_or(1.0);
+                    let c = T::of(coeffs.get(i).copied().unwrap_or(1.0));
                     Some(g.mapv(|v| v * c))
                 })
                 .collect(),
@@ -61,7 +61,7 @@ impl Eltwise {
                     let mut d = g.as_standard_layout().into_owned();
                     for (j, x) in xs.iter().enumerate() {
                         if j != i {
-                            d.zip_mut_with(x, |a, b| *a *= b);
+                            d.zip_mut_with(x, |a, b| *a *= *b);
                         }
                     }
                     Some(d)
@@ -83,7 +83,7 @@ impl Eltwise {
                         let mut d = g.as_standard_layout().into_owned();
                         d.iter_mut().zip(&winner).for_each(|(v, &w)| {
                             if w != i {
-                                *v = 0.0
+                                *v = T::zero()
                             }
                         });
                         Some(d)

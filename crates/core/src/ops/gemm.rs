@@ -1,4 +1,4 @@
-//! Single-precision matrix multiply: the kernel behind convolutions and fully connected layers.
+//! Matrix multiply: the kernel behind convolutions and fully connected layers (f32; f64 for gradient checks).
 //!
 //! A packed, cache-blocked GEMM in the usual three levels: A is packed into panels of [`MR`] rows over
 //! all of K (weights once, at first use: [`PackedA`]); B is packed block by block (KC×NC) into panels of
@@ -7,8 +7,7 @@
 
 pub mod kernel;
 
-use std::cell::Cell;
-use std::thread::LocalKey;
+use crate::real::{Real, Scratch};
 
 pub use kernel::{MR, NR};
 
@@ -27,17 +26,17 @@ pub fn sgemm(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], c: &mut [f32]) 
 
 /// A read-only matrix: element (i, j) is `data[i * rs + j * cs]`.
 #[derive(Debug, Clone, Copy)]
-pub struct MatRef<'a> {
-    pub data: &'a [f32],
+pub struct MatRef<'a, T = f32> {
+    pub data: &'a [T],
     pub rows: usize,
     pub cols: usize,
     pub rs: usize,
     pub cs: usize,
 }
 
-impl<'a> MatRef<'a> {
+impl<'a, T: Real> MatRef<'a, T> {
     /// A row-major rows×cols matrix.
-    pub fn new(data: &'a [f32], rows: usize, cols: usize) -> Self {
+    pub fn new(data: &'a [T], rows: usize, cols: usize) -> Self {
         assert!(data.len() >= rows * cols, "matrix data too short");
         MatRef { data, rows, cols, rs: cols, cs: 1 }
     }
@@ -46,21 +45,21 @@ impl<'a> MatRef<'a> {
         MatRef { rows: self.cols, cols: self.rows, rs: self.cs, cs: self.rs, ..self }
     }
 
-    fn at(&self, i: usize, j: usize) -> f32 {
+    fn at(&self, i: usize, j: usize) -> T {
         self.data[i * self.rs + j * self.cs]
     }
 }
 
 /// A source of B for the GEMM: k×n values, packed a block at a time.
-pub trait PackB {
+pub trait PackB<T = f32> {
     fn k(&self) -> usize;
     fn n(&self) -> usize;
     /// Packs rows `k0..k0 + kc` and columns `n0..n0 + nc` into panels of NR columns: panel q holds
     /// columns n0 + q·NR.. as `dst[(q·kc + kk)·NR + j]`, columns past `nc` zero.
-    fn pack(&self, k0: usize, kc: usize, n0: usize, nc: usize, dst: &mut [f32]);
+    fn pack(&self, k0: usize, kc: usize, n0: usize, nc: usize, dst: &mut [T]);
 }
 
-impl PackB for MatRef<'_> {
+impl<T: Real> PackB<T> for MatRef<'_, T> {
     fn k(&self) -> usize {
         self.rows
     }
@@ -69,12 +68,12 @@ impl PackB for MatRef<'_> {
         self.cols
     }
 
-    fn pack(&self, k0: usize, kc: usize, n0: usize, nc: usize, dst: &mut [f32]) {
+    fn pack(&self, k0: usize, kc: usize, n0: usize, nc: usize, dst: &mut [T]) {
         for (q, panel) in dst[..kc * nc.next_multiple_of(NR)].chunks_exact_mut(kc * NR).enumerate() {
             let (j0, cols) = (n0 + q * NR, NR.min(nc - q * NR));
             if self.rs == 1 && cols == NR {
                 // A transposed matrix: each of the panel's columns is a contiguous run of the data.
-                let runs: [&[f32]; NR] = std::array::from_fn(|j| &self.data[(j0 + j) * self.cs + k0..][..kc]);
+                let runs: [&[T]; NR] = std::array::from_fn(|j| &self.data[(j0 + j) * self.cs + k0..][..kc]);
                 for (kk, d) in panel.chunks_exact_mut(NR).enumerate() {
                     d.iter_mut().zip(&runs).for_each(|(d, run)| *d = run[kk]);
                 }
@@ -82,12 +81,12 @@ impl PackB for MatRef<'_> {
             }
             for (kk, d) in panel.chunks_exact_mut(NR).enumerate() {
                 // Fixed-size copies: in wasm a variable-length one calls into the engine.
-                let d: &mut [f32; NR] = d.try_into().unwrap();
+                let d: &mut [T; NR] = d.try_into().unwrap();
                 let start = (k0 + kk) * self.rs + j0 * self.cs;
                 *d = if self.cs == 1 && cols == NR {
                     self.data[start..start + NR].try_into().unwrap()
                 } else {
-                    std::array::from_fn(|j| if j < cols { self.data[start + j * self.cs] } else { 0.0 })
+                    std::array::from_fn(|j| if j < cols { self.data[start + j * self.cs] } else { T::zero() })
                 };
             }
         }
@@ -97,22 +96,22 @@ impl PackB for MatRef<'_> {
 /// A packed into panels of MR rows over all of K: panel p holds rows p·MR.. as `data[(p·k + kk)·MR + r]`,
 /// rows past `m` zero.
 #[derive(Debug, Clone, Default)]
-pub struct PackedA {
+pub struct PackedA<T = f32> {
     m: usize,
     k: usize,
-    data: Vec<f32>,
+    data: Vec<T>,
 }
 
-impl PackedA {
-    pub fn new(a: MatRef) -> Self {
+impl<T: Real> PackedA<T> {
+    pub fn new(a: MatRef<T>) -> Self {
         Self::pack_into(a, Vec::new())
     }
 
     /// Packs `a` reusing `buf`'s allocation.
-    fn pack_into(a: MatRef, mut buf: Vec<f32>) -> Self {
+    fn pack_into(a: MatRef<T>, mut buf: Vec<T>) -> Self {
         let (m, k) = (a.rows, a.cols);
         buf.clear();
-        buf.resize(m.div_ceil(MR) * k * MR, 0.0);
+        buf.resize(m.div_ceil(MR) * k * MR, T::zero());
         for (p, panel) in buf.chunks_exact_mut(k * MR).enumerate() {
             let rows = MR.min(m - p * MR);
             if a.rs == 1 {
@@ -137,7 +136,7 @@ impl PackedA {
     }
 
     /// Rows `p·MR..` at depths `k0..k0 + kc`.
-    fn panel(&self, p: usize, k0: usize, kc: usize) -> &[f32] {
+    fn panel(&self, p: usize, k0: usize, kc: usize) -> &[T] {
         let start = (p * self.k + k0) * MR;
         &self.data[start..start + kc * MR]
     }
@@ -149,24 +148,16 @@ impl PackedA {
 
     /// Bytes held.
     pub fn size(&self) -> usize {
-        self.data.len() * 4
+        self.data.len() * std::mem::size_of::<T>()
     }
 }
 
-thread_local! {
-    static SCRATCH_A: Cell<Vec<f32>> = const { Cell::new(Vec::new()) };
-    static SCRATCH_B: Cell<Vec<f32>> = const { Cell::new(Vec::new()) };
-}
-
 /// Runs `f` on a thread-local buffer of at least `len` values (contents unspecified), kept for the next call.
-pub(crate) fn with_scratch<R>(
-    slot: &'static LocalKey<Cell<Vec<f32>>>,
-    len: usize,
-    f: impl FnOnce(&mut [f32]) -> R,
-) -> R {
+pub(crate) fn with_scratch<T: Real, R>(slot: Scratch, len: usize, f: impl FnOnce(&mut [T]) -> R) -> R {
+    let slot = T::scratch(slot);
     let mut buf = slot.take();
     if buf.len() < len {
-        buf.resize(len, 0.0);
+        buf.resize(len, T::zero());
     }
     let r = f(&mut buf[..len]);
     slot.set(buf);
@@ -174,7 +165,7 @@ pub(crate) fn with_scratch<R>(
 }
 
 /// C (m×n, rows `ldc` apart) = A·B, or C += A·B with `accumulate`.
-pub fn gemm(a: MatRef, b: &MatRef, c: &mut [f32], ldc: usize, accumulate: bool) {
+pub fn gemm<T: Real>(a: MatRef<T>, b: &MatRef<T>, c: &mut [T], ldc: usize, accumulate: bool) {
     let (m, k, n) = (a.rows, a.cols, b.n());
     assert_eq!(k, b.k(), "gemm inner dimensions");
     if m == 0 || n == 0 {
@@ -183,25 +174,25 @@ pub fn gemm(a: MatRef, b: &MatRef, c: &mut [f32], ldc: usize, accumulate: bool) 
     if m <= 2 && k > 0 {
         return small_m(a, b, c, ldc, accumulate);
     }
-    let buf = SCRATCH_A.take();
-    let packed = PackedA::pack_into(a, buf);
+    let slot = T::scratch(Scratch::A);
+    let packed = PackedA::pack_into(a, slot.take());
     gemm_packed(&packed, b, c, ldc, accumulate);
-    SCRATCH_A.set(packed.data);
+    slot.set(packed.data);
 }
 
 /// A few rows of C as sums of B's rows (no packing: B is read once).
-fn small_m(a: MatRef, b: &MatRef, c: &mut [f32], ldc: usize, accumulate: bool) {
+fn small_m<T: Real>(a: MatRef<T>, b: &MatRef<T>, c: &mut [T], ldc: usize, accumulate: bool) {
     let n = b.cols;
     for i in 0..a.rows {
         let row = &mut c[i * ldc..i * ldc + n];
         if !accumulate {
-            row.fill(0.0);
+            row.fill(T::zero());
         }
         for kk in 0..a.cols {
             let s = a.at(i, kk);
             let start = kk * b.rs;
             if b.cs == 1 {
-                row.iter_mut().zip(&b.data[start..start + n]).for_each(|(o, v)| *o += s * v);
+                row.iter_mut().zip(&b.data[start..start + n]).for_each(|(o, v)| *o += s * *v);
             } else {
                 row.iter_mut().enumerate().for_each(|(j, o)| *o += s * b.data[start + j * b.cs]);
             }
@@ -210,7 +201,7 @@ fn small_m(a: MatRef, b: &MatRef, c: &mut [f32], ldc: usize, accumulate: bool) {
 }
 
 /// C (m×n, rows `ldc` apart) = A·B, or C += A·B with `accumulate`, with A packed beforehand.
-pub fn gemm_packed(a: &PackedA, b: &impl PackB, c: &mut [f32], ldc: usize, accumulate: bool) {
+pub fn gemm_packed<T: Real>(a: &PackedA<T>, b: &impl PackB<T>, c: &mut [T], ldc: usize, accumulate: bool) {
     let (m, k, n) = (a.m, a.k, b.n());
     assert_eq!(k, b.k(), "gemm inner dimensions");
     assert!(m == 0 || n == 0 || c.len() >= (m - 1) * ldc + n, "gemm output too short");
@@ -219,14 +210,14 @@ pub fn gemm_packed(a: &PackedA, b: &impl PackB, c: &mut [f32], ldc: usize, accum
     }
     if k == 0 {
         if !accumulate {
-            (0..m).for_each(|i| c[i * ldc..i * ldc + n].fill(0.0));
+            (0..m).for_each(|i| c[i * ldc..i * ldc + n].fill(T::zero()));
         }
         return;
     }
     // Even depth blocks: 300 is 150 + 150 rather than 256 + 44.
     let kc_max = k.div_ceil(k.div_ceil(KC));
     let nc_max = NC.min(n.next_multiple_of(NR));
-    with_scratch(&SCRATCH_B, kc_max * nc_max, |bbuf| {
+    with_scratch(Scratch::B, kc_max * nc_max, |bbuf: &mut [T]| {
         for jc in (0..n).step_by(nc_max) {
             let nc = nc_max.min(n - jc);
             for pc in (0..k).step_by(kc_max) {
@@ -252,18 +243,18 @@ pub fn gemm_packed(a: &PackedA, b: &impl PackB, c: &mut [f32], ldc: usize, accum
 /// One MR×NR tile of C (only `rows`×`cols` of it real); full tiles go straight to C.
 #[allow(clippy::too_many_arguments)]
 #[inline]
-fn tile(a: &[f32], b: &[f32], kc: usize, c: &mut [f32], ldc: usize, rows: usize, cols: usize, acc: bool) {
+fn tile<T: Real>(a: &[T], b: &[T], kc: usize, c: &mut [T], ldc: usize, rows: usize, cols: usize, acc: bool) {
     if rows == MR && cols == NR {
-        kernel::tile(kc, a, b, c, ldc, acc);
+        T::tile(kc, a, b, c, ldc, acc);
         return;
     }
-    let mut t = [0f32; MR * NR];
-    kernel::tile(kc, a, b, &mut t, NR, false);
+    let mut t = [T::zero(); MR * NR];
+    T::tile(kc, a, b, &mut t, NR, false);
     for (i, tr) in t.chunks_exact(NR).take(rows).enumerate() {
         // Value by value: a variable-length copy would be a `memory.copy` call in wasm.
         for (j, (o, v)) in c[i * ldc..].iter_mut().zip(tr).enumerate() {
             if j < cols {
-                *o = if acc { *o + v } else { *v };
+                *o = if acc { *o + *v } else { *v };
             }
         }
     }

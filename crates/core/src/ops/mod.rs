@@ -16,7 +16,7 @@ pub mod shape;
 pub mod softmax;
 pub mod transpose;
 
-use crate::{Result, Tensor};
+use crate::{Real, Result, Tensor};
 
 pub use activation::{Activation, ReluRule};
 pub use binary::{Binary, BinaryKind};
@@ -66,21 +66,21 @@ pub enum Op {
 }
 
 /// What one node produced.
-pub struct Output {
-    pub tensors: Vec<Tensor>,
+pub struct Output<T = f32> {
+    pub tensors: Vec<Tensor<T>>,
     /// Max pooling's argmax positions, for the deconvnet.
     pub switches: Option<Switches>,
 }
 
-impl From<Vec<Tensor>> for Output {
-    fn from(tensors: Vec<Tensor>) -> Self {
+impl<T> From<Vec<Tensor<T>>> for Output<T> {
+    fn from(tensors: Vec<Tensor<T>>) -> Self {
         Output { tensors, switches: None }
     }
 }
 
 impl Op {
     /// Output shapes for these input shapes; the error says what does not fit.
-    pub fn output_shapes(&self, inputs: &[&[usize]], n_outputs: usize, weights: &[Tensor]) -> Result<Vec<Vec<usize>>> {
+    pub fn output_shapes<T: Real>(&self, inputs: &[&[usize]], n_outputs: usize, weights: &[Tensor<T>]) -> Result<Vec<Vec<usize>>> {
         let one = |s: Result<Vec<usize>>| s.map(|s| vec![s]);
         match self {
             Op::Conv(o) => one(o.output_shape(inputs[0])),
@@ -142,8 +142,8 @@ impl Op {
         }
     }
 
-    pub fn forward(&self, inputs: &[&Tensor], weights: &[Tensor], n_outputs: usize) -> Result<Output> {
-        let one = |t: Tensor| Output::from(vec![t]);
+    pub fn forward<T: Real>(&self, inputs: &[&Tensor<T>], weights: &[Tensor<T>], n_outputs: usize) -> Result<Output<T>> {
+        let one = |t: Tensor<T>| Output::from(vec![t]);
         Ok(match self {
             Op::Conv(o) => one(o.forward(inputs[0], weights)?),
             Op::Pool(o) => {
@@ -162,7 +162,7 @@ impl Op {
                 let y = LAST_AXIS.forward(&folded(o, inputs[0])?)?;
                 one(tensor(inputs[0].shape(), contiguous(&y).into_owned()))
             }
-            Op::Identity if n_outputs > 1 => Output::from(vec![inputs[0].clone(), Tensor::ones(inputs[0].raw_dim())]),
+            Op::Identity if n_outputs > 1 => Output::from(vec![inputs[0].clone(), Tensor::<T>::ones(inputs[0].raw_dim())]),
             Op::Identity => one(inputs[0].clone()),
             Op::Split => Output::from(vec![inputs[0].clone(); n_outputs]),
             Op::Flatten(o) => one(o.forward(inputs[0])?),
@@ -185,7 +185,7 @@ impl Op {
 const LAST_AXIS: Softmax = Softmax { axis: -1 };
 
 /// A tensor as 2-D: the axes before the softmax's axis, and the axes from it.
-fn folded(o: &Softmax, x: &Tensor) -> Result<Tensor> {
+fn folded<T: Real>(o: &Softmax, x: &Tensor<T>) -> Result<Tensor<T>> {
     let axis = axis_index(o.axis, x.ndim())?;
     let rows: usize = x.shape()[..axis].iter().product();
     Ok(tensor(&[rows, x.len() / rows.max(1)], contiguous(x).into_owned()))
@@ -201,20 +201,20 @@ pub struct Rules {
 
 impl Op {
     /// Signals for each input, given the signals arriving at the outputs (None: no signal there).
-    pub fn backward(
+    pub fn backward<T: Real>(
         &self,
         rules: Rules,
-        ins: &[&Tensor],
-        outs: &[&Tensor],
-        grads: &[Option<&Tensor>],
-        weights: &[Tensor],
+        ins: &[&Tensor<T>],
+        outs: &[&Tensor<T>],
+        grads: &[Option<&Tensor<T>>],
+        weights: &[Tensor<T>],
         switches: Option<&Switches>,
-    ) -> Result<Vec<Option<Tensor>>> {
+    ) -> Result<Vec<Option<Tensor<T>>>> {
         if let Op::Slice(o) = self {
             return Ok(vec![Some(o.backward(ins[0].shape(), outs, grads)?)]);
         }
         if let Op::Split = self {
-            let mut sum: Option<Tensor> = None;
+            let mut sum: Option<Tensor<T>> = None;
             for g in grads.iter().flatten() {
                 match &mut sum {
                     Some(s) => *s += *g,
@@ -224,8 +224,8 @@ impl Op {
             return Ok(vec![sum]);
         }
         let Some(g) = grads[0] else { return Ok(vec![None; ins.len()]) };
-        let one = |t: Tensor| vec![Some(t)];
-        let reshaped = |t: &Tensor| one(tensor(ins[0].shape(), contiguous(t).into_owned()));
+        let one = |t: Tensor<T>| vec![Some(t)];
+        let reshaped = |t: &Tensor<T>| one(tensor(ins[0].shape(), contiguous(t).into_owned()));
         Ok(match self {
             Op::Conv(o) => one(o.backward(ins[0].shape(), g, weights)?),
             Op::Pool(o) => one(o.backward(ins[0].shape(), g, switches)?),
@@ -255,7 +255,7 @@ impl Op {
 }
 
 /// Ops that work per channel need an N×C×… input whose C matches their per-channel weights.
-fn per_channel_shape(op: &Op, input: &[usize], weights: &[Tensor]) -> Result<Vec<usize>> {
+fn per_channel_shape<T: Real>(op: &Op, input: &[usize], weights: &[Tensor<T>]) -> Result<Vec<usize>> {
     let Some(&c) = input.get(1) else {
         crate::bail!(input, "expects an N×C×… input, got shape {}", fmt_shape(input));
     };
@@ -297,13 +297,13 @@ pub fn fmt_shape(shape: &[usize]) -> String {
 }
 
 /// A tensor's data as a contiguous slice, copying only when the layout is not standard.
-pub(crate) fn contiguous(t: &Tensor) -> std::borrow::Cow<'_, [f32]> {
+pub(crate) fn contiguous<T: Clone>(t: &Tensor<T>) -> std::borrow::Cow<'_, [T]> {
     match t.as_slice() {
         Some(s) => std::borrow::Cow::Borrowed(s),
-        None => std::borrow::Cow::Owned(t.iter().copied().collect()),
+        None => std::borrow::Cow::Owned(t.iter().cloned().collect()),
     }
 }
 
-pub fn tensor(shape: &[usize], data: Vec<f32>) -> Tensor {
+pub fn tensor<T>(shape: &[usize], data: Vec<T>) -> Tensor<T> {
     Tensor::from_shape_vec(ndarray::IxDyn(shape), data).expect("shape matches data length")
 }

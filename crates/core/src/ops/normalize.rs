@@ -1,7 +1,7 @@
 //! BatchNorm (with stored statistics) and Scale (per-channel affine).
 
 use super::{axis_index, contiguous, fmt_shape};
-use crate::{bail, Result, Tensor};
+use crate::{Real, bail, Result, Tensor};
 
 /// Caffe's BatchNorm at inference: (x − mean/s) / sqrt(var/s + eps), with s the stored scale factor.
 #[derive(Debug, Clone, PartialEq)]
@@ -10,13 +10,23 @@ pub struct BatchNorm {
 }
 
 impl BatchNorm {
-    pub fn forward(&self, x: &Tensor, weights: &[Tensor]) -> Tensor {
+    pub fn forward<T: Real>(&self, x: &Tensor<T>, weights: &[Tensor<T>]) -> Tensor<T> {
         let (mean, var) = (contiguous(&weights[0]), contiguous(&weights[1]));
-        let sf = weights.get(2).and_then(|t| t.iter().next().copied()).unwrap_or(1.0);
-        let f = if sf == 0.0 { 0.0 } else { 1.0 / sf };
-        let coeffs: Vec<(f32, f32)> =
-            mean.iter().zip(var.iter()).map(|(m, v)| (m * f, 1.0 / (v * f + self.eps).sqrt())).collect();
+        let f = scale_factor(weights);
+        let eps = T::of(self.eps);
+        let coeffs: Vec<(T, T)> =
+            mean.iter().zip(var.iter()).map(|(&m, &v)| (m * f, T::one() / (v * f + eps).sqrt())).collect();
         per_channel(x, 1, |c, v| (v - coeffs[c].0) * coeffs[c].1)
+    }
+}
+
+/// 1/s for Caffe's stored scale factor s (weights[2]); 0 when s is 0.
+fn scale_factor<T: Real>(weights: &[Tensor<T>]) -> T {
+    let sf = weights.get(2).and_then(|t| t.iter().next().copied()).unwrap_or(T::one());
+    if sf == T::zero() {
+        T::zero()
+    } else {
+        T::one() / sf
     }
 }
 
@@ -60,7 +70,7 @@ impl Scale {
         }
     }
 
-    pub fn output_shape(&self, inputs: &[&[usize]], weights: &[Tensor]) -> Result<Vec<usize>> {
+    pub fn output_shape<T: Real>(&self, inputs: &[&[usize]], weights: &[Tensor<T>]) -> Result<Vec<usize>> {
         let (a, e) = self.span(inputs[0], inputs.get(1).copied())?;
         let want: usize = inputs[0][a..e].iter().product();
         let have = match inputs.get(1) {
@@ -81,7 +91,7 @@ impl Scale {
         Ok(inputs[0].to_vec())
     }
 
-    pub fn forward(&self, xs: &[&Tensor], weights: &[Tensor]) -> Result<Tensor> {
+    pub fn forward<T: Real>(&self, xs: &[&Tensor<T>], weights: &[Tensor<T>]) -> Result<Tensor<T>> {
         self.output_shape(&xs.iter().map(|t| t.shape()).collect::<Vec<_>>(), weights)?;
         let (_, e) = self.span(xs[0].shape(), xs.get(1).map(|t| t.shape()))?;
         let gamma = match xs.get(1) {
@@ -91,19 +101,19 @@ impl Scale {
         let bias_at = if xs.len() > 1 { 0 } else { 1 };
         let beta = if self.bias { weights.get(bias_at).map(contiguous) } else { None };
         let inner: usize = xs[0].shape()[e..].iter().product();
-        Ok(per_index(xs[0], inner, gamma.len(), |i, v| v * gamma[i] + beta.as_ref().map_or(0.0, |b| b[i])))
+        Ok(per_index(xs[0], inner, gamma.len(), |i, v| v * gamma[i] + beta.as_ref().map_or(T::zero(), |b| b[i])))
     }
 }
 
 /// Applies f(channel, value) along axis 1 of an N×C×… tensor.
-fn per_channel(x: &Tensor, axis: usize, f: impl Fn(usize, f32) -> f32) -> Tensor {
+fn per_channel<T: Real>(x: &Tensor<T>, axis: usize, f: impl Fn(usize, T) -> T) -> Tensor<T> {
     let s = x.shape();
     let inner: usize = s[axis + 1..].iter().product();
     per_index(x, inner, s[axis], f)
 }
 
 /// Applies f(k, value) where k = (flat index / inner) mod count.
-fn per_index(x: &Tensor, inner: usize, count: usize, f: impl Fn(usize, f32) -> f32) -> Tensor {
+fn per_index<T: Real>(x: &Tensor<T>, inner: usize, count: usize, f: impl Fn(usize, T) -> T) -> Tensor<T> {
     let mut y = x.as_standard_layout().into_owned();
     for (i, v) in y.as_slice_mut().unwrap().iter_mut().enumerate() {
         *v = f((i / inner.max(1)) % count.max(1), *v);
@@ -113,18 +123,17 @@ fn per_index(x: &Tensor, inner: usize, count: usize, f: impl Fn(usize, f32) -> f
 
 impl BatchNorm {
     /// The linear part: the signal times 1/sqrt(var + eps) per channel.
-    pub fn backward(&self, g: &Tensor, weights: &[Tensor]) -> Tensor {
+    pub fn backward<T: Real>(&self, g: &Tensor<T>, weights: &[Tensor<T>]) -> Tensor<T> {
         let var = contiguous(&weights[1]);
-        let sf = weights.get(2).and_then(|t| t.iter().next().copied()).unwrap_or(1.0);
-        let f = if sf == 0.0 { 0.0 } else { 1.0 / sf };
-        let inv: Vec<f32> = var.iter().map(|v| 1.0 / (v * f + self.eps).sqrt()).collect();
+        let (f, eps) = (scale_factor(weights), T::of(self.eps));
+        let inv: Vec<T> = var.iter().map(|&v| T::one() / (v * f + eps).sqrt()).collect();
         per_channel(g, 1, |c, v| v * inv[c])
     }
 }
 
 impl Scale {
     /// Gradients for the input and, with two bottoms, for the scale input.
-    pub fn backward(&self, xs: &[&Tensor], g: &Tensor, weights: &[Tensor]) -> Result<Vec<Option<Tensor>>> {
+    pub fn backward<T: Real>(&self, xs: &[&Tensor<T>], g: &Tensor<T>, weights: &[Tensor<T>]) -> Result<Vec<Option<Tensor<T>>>> {
         let (_, e) = self.span(xs[0].shape(), xs.get(1).map(|t| t.shape()))?;
         let gamma = match xs.get(1) {
             Some(t) => contiguous(t),
@@ -134,9 +143,9 @@ impl Scale {
         let dx = per_index(g, inner, gamma.len(), |i, v| v * gamma[i]);
         let Some(second) = xs.get(1) else { return Ok(vec![Some(dx)]) };
         let (gs, x0) = (contiguous(g), contiguous(xs[0]));
-        let mut dgamma = vec![0f32; gamma.len()];
+        let mut dgamma = vec![T::zero(); gamma.len()];
         for (i, (gv, xv)) in gs.iter().zip(x0.iter()).enumerate() {
-            dgamma[(i / inner.max(1)) % gamma.len().max(1)] += gv * xv;
+            dgamma[(i / inner.max(1)) % gamma.len().max(1)] += *gv * *xv;
         }
         Ok(vec![Some(dx), Some(super::tensor(second.shape(), dgamma))])
     }

@@ -1,7 +1,7 @@
 //! Pad: grows (or, with negative amounts, crops) every axis, filling with a constant or with input values.
 
 use super::{contiguous, fmt_shape, tensor};
-use crate::{bail, Result, Tensor};
+use crate::{Real, bail, Result, Tensor};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PadMode {
@@ -86,19 +86,19 @@ impl Pad {
         Ok((out, flat))
     }
 
-    pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+    pub fn forward<T: Real>(&self, x: &Tensor<T>) -> Result<Tensor<T>> {
         let (out, sources) = self.sources(x.shape())?;
         let xs = contiguous(x);
-        Ok(tensor(&out, sources.iter().map(|s| s.map_or(self.value, |i| xs[i])).collect()))
+        Ok(tensor(&out, sources.iter().map(|s| s.map_or(T::of(self.value), |i| xs[i])).collect()))
     }
 
     /// Each output's signal added back onto the input value it copied.
-    pub fn backward(&self, x_shape: &[usize], g: &Tensor) -> Result<Tensor> {
+    pub fn backward<T: Real>(&self, x_shape: &[usize], g: &Tensor<T>) -> Result<Tensor<T>> {
         let (_, sources) = self.sources(x_shape)?;
-        let mut dx = vec![0f32; x_shape.iter().product()];
+        let mut dx = vec![T::zero(); x_shape.iter().product()];
         for (s, gv) in sources.iter().zip(contiguous(g).iter()) {
             if let Some(i) = s {
-                dx[*i] += gv;
+                dx[*i] += *gv;
             }
         }
         Ok(tensor(x_shape, dx))

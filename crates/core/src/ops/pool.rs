@@ -1,7 +1,7 @@
 //! Max and average pooling, with max pooling's switches.
 
 use super::{contiguous, fmt_shape, nchw, tensor};
-use crate::{bail, Result, Tensor};
+use crate::{Real, bail, Result, Tensor};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PoolKind {
@@ -49,10 +49,10 @@ pub struct Switches {
 
 impl Switches {
     /// ONNX MaxPool's Indices: each maximum's position in the flattened N×C×H×W input (as f32, exact below 2²⁴).
-    pub fn flat_indices(&self) -> Tensor {
+    pub fn flat_indices<T: Real>(&self) -> Tensor<T> {
         let plane = self.input_hw[0] * self.input_hw[1];
         let per_plane = self.shape[2] * self.shape[3];
-        let values = self.index.iter().enumerate().map(|(i, &at)| ((i / per_plane) * plane + at as usize) as f32);
+        let values = self.index.iter().enumerate().map(|(i, &at)| T::of_f64(((i / per_plane) * plane + at as usize) as f64));
         tensor(&self.shape, values.collect())
     }
 }
@@ -118,12 +118,12 @@ impl Pool {
     }
 
     /// Returns the pooled tensor and, for max pooling, the switches.
-    pub fn forward(&self, x: &Tensor) -> Result<(Tensor, Option<Switches>)> {
+    pub fn forward<T: Real>(&self, x: &Tensor<T>) -> Result<(Tensor<T>, Option<Switches>)> {
         let out_shape = self.output_shape(x.shape())?;
         let [n, c, h, w] = nchw(x.shape())?;
         let (oh, ow) = (out_shape[2], out_shape[3]);
         let xs = contiguous(x);
-        let mut out = vec![0f32; n * c * oh * ow];
+        let mut out = vec![T::zero(); n * c * oh * ow];
         let mut switches = match self.kind {
             PoolKind::Max => vec![0u32; out.len()],
             PoolKind::Average => Vec::new(),
@@ -138,17 +138,17 @@ impl Pool {
             }
             for (oy, ry) in rows.iter().enumerate() {
                 for (ox, rx) in cols.iter().enumerate() {
-                    let mut sum = 0f32;
+                    let mut sum = T::zero();
                     for y in ry.taps() {
                         let row = &src[y * w..(y + 1) * w];
                         sum += if rx.step == 1 {
-                            row[rx.start..rx.start + rx.count].iter().sum::<f32>()
+                            row[rx.start..rx.start + rx.count].iter().copied().sum::<T>()
                         } else {
-                            rx.taps().map(|x| row[x]).sum::<f32>()
+                            rx.taps().map(|x| row[x]).sum::<T>()
                         };
                     }
                     let count = divisor(ry, rx, self.count_include_pad);
-                    dst[oy * ow + ox] = if count == 0 { 0.0 } else { sum / count as f32 };
+                    dst[oy * ow + ox] = if count == 0 { T::zero() } else { sum / T::of(count as f32) };
                 }
             }
         }
@@ -166,7 +166,7 @@ impl Pool {
 /// index; an empty window gives 0 and switch u32::MAX. With wasm SIMD, outputs whose windows are whole
 /// go four at a time, compared and blended without branches (V8 turns scalar float selects into
 /// branches, which random activations mispredict).
-fn max_pool(src: &[f32], w: usize, rows: &[Window], cols: &[Window], dst: &mut [f32], switches: &mut [u32]) {
+fn max_pool<T: Real>(src: &[T], w: usize, rows: &[Window], cols: &[Window], dst: &mut [T], switches: &mut [u32]) {
     let ow = cols.len();
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     let whole = whole_windows(cols);
@@ -175,14 +175,16 @@ fn max_pool(src: &[f32], w: usize, rows: &[Window], cols: &[Window], dst: &mut [
         while ox < ow {
             #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
             if whole.contains(&ox) && whole.contains(&(ox + 3)) && ry.count > 0 {
-                let (c, d) = (&cols[ox], cols[ox + 1].start - cols[ox].start);
-                simd::max4(src, w, ry, [c.start, d, c.step, c.count], &mut out[ox..ox + 4], &mut at[ox..ox + 4]);
-                ox += 4;
-                continue;
+                if let (Some(src), Some(out)) = (T::f32s(src), T::f32s_mut(&mut out[ox..ox + 4])) {
+                    let (c, d) = (&cols[ox], cols[ox + 1].start - cols[ox].start);
+                    simd::max4(src, w, ry, [c.start, d, c.step, c.count], out, &mut at[ox..ox + 4]);
+                    ox += 4;
+                    continue;
+                }
             }
             let rx = &cols[ox];
             (out[ox], at[ox]) = match (ry.count, rx.count) {
-                (0, _) | (_, 0) => (0.0, u32::MAX),
+                (0, _) | (_, 0) => (T::zero(), u32::MAX),
                 _ => {
                     let first = ry.start * w + rx.start;
                     let (mut best, mut arg) = (src[first], first);
@@ -316,12 +318,12 @@ pub fn windows(
 impl Pool {
     /// Max pooling: each unit's signal goes back to its switch (max-unpooling). Average pooling: its
     /// adjoint, the signal divided by the forward divisor and spread over the window clipped to the input.
-    pub fn backward(&self, x_shape: &[usize], g: &Tensor, switches: Option<&Switches>) -> Result<Tensor> {
+    pub fn backward<T: Real>(&self, x_shape: &[usize], g: &Tensor<T>, switches: Option<&Switches>) -> Result<Tensor<T>> {
         let [n, c, h, w] = nchw(x_shape)?;
         let out = self.output_shape(x_shape)?;
         let (oh, ow) = (out[2], out[3]);
         let gs = contiguous(g);
-        let mut dx = vec![0f32; n * c * h * w];
+        let mut dx = vec![T::zero(); n * c * h * w];
         match self.kind {
             PoolKind::Max => {
                 let Some(sw) = switches else { bail!(input, "max pooling needs the switches of a forward pass") };
@@ -344,7 +346,7 @@ impl Pool {
                             if count == 0 {
                                 continue;
                             }
-                            let v = gs[plane * oh * ow + oy * ow + ox] / count as f32;
+                            let v = gs[plane * oh * ow + oy * ow + ox] / T::of(count as f32);
                             for y in ry.taps() {
                                 for x in rx.taps() {
                                     dst[y * w + x] += v;

@@ -3,7 +3,7 @@
 //! widened by 1/scale), so the backward pass sends each signal to the same taps with the same weights.
 
 use super::{contiguous, fmt_shape, tensor};
-use crate::{bail, Result, Tensor};
+use crate::{Real, bail, Result, Tensor};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Interpolation {
@@ -215,22 +215,22 @@ impl Resize {
         sources.fold(None, |acc, i| Some(acc.map_or((i, i), |(a, b): (isize, isize)| (a.min(i), b.max(i)))))
     }
 
-    pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+    pub fn forward<T: Real>(&self, x: &Tensor<T>) -> Result<Tensor<T>> {
         let mut shape = x.shape().to_vec();
         let mut values = contiguous(x).into_owned();
         for (axis, out, taps) in self.passes(x.shape())? {
             let (outer, len, inner) = split(&shape, axis);
-            let mut next = vec![0f32; outer * out * inner];
+            let mut next = vec![T::zero(); outer * out * inner];
             for o in 0..outer {
                 for (j, row) in taps.iter().enumerate() {
                     let dst = &mut next[(o * out + j) * inner..(o * out + j + 1) * inner];
                     let Some(row) = row else {
-                        dst.fill(self.extrapolation);
+                        dst.fill(T::of(self.extrapolation));
                         continue;
                     };
                     for &(i, w) in row {
-                        let src = &values[(o * len + i) * inner..(o * len + i + 1) * inner];
-                        dst.iter_mut().zip(src).for_each(|(d, s)| *d += w * s);
+                        let (w, src) = (T::of(w), &values[(o * len + i) * inner..(o * len + i + 1) * inner]);
+                        dst.iter_mut().zip(src).for_each(|(d, s)| *d += w * *s);
                     }
                 }
             }
@@ -241,7 +241,7 @@ impl Resize {
     }
 
     /// Each signal goes back to the taps its output read, scaled by their weights.
-    pub fn backward(&self, x_shape: &[usize], g: &Tensor) -> Result<Tensor> {
+    pub fn backward<T: Real>(&self, x_shape: &[usize], g: &Tensor<T>) -> Result<Tensor<T>> {
         let passes = self.passes(x_shape)?;
         // The shape before each pass.
         let mut shapes = vec![x_shape.to_vec()];
@@ -253,13 +253,13 @@ impl Resize {
         let mut signal = contiguous(g).into_owned();
         for ((axis, out, taps), shape) in passes.iter().zip(&shapes).rev() {
             let (outer, len, inner) = split(shape, *axis);
-            let mut prev = vec![0f32; outer * len * inner];
+            let mut prev = vec![T::zero(); outer * len * inner];
             for o in 0..outer {
                 for (j, row) in taps.iter().enumerate() {
                     let src = &signal[(o * out + j) * inner..(o * out + j + 1) * inner];
                     for &(i, w) in row.iter().flatten() {
-                        let dst = &mut prev[(o * len + i) * inner..(o * len + i + 1) * inner];
-                        dst.iter_mut().zip(src).for_each(|(d, s)| *d += w * s);
+                        let (w, dst) = (T::of(w), &mut prev[(o * len + i) * inner..(o * len + i + 1) * inner]);
+                        dst.iter_mut().zip(src).for_each(|(d, s)| *d += w * *s);
                     }
                 }
             }

@@ -1,7 +1,7 @@
 //! Layers that only move data: Flatten, Reshape, Concat, Slice.
 
 use super::{axis_index, contiguous, fmt_shape, tensor};
-use crate::{bail, Result, Tensor};
+use crate::{Real, bail, Result, Tensor};
 use ndarray::{Axis, IxDyn};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -23,7 +23,7 @@ impl Flatten {
         Ok(s)
     }
 
-    pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+    pub fn forward<T: Real>(&self, x: &Tensor<T>) -> Result<Tensor<T>> {
         Ok(tensor(&self.output_shape(x.shape())?, contiguous(x).into_owned()))
     }
 }
@@ -80,7 +80,7 @@ impl Reshape {
         Ok(out)
     }
 
-    pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+    pub fn forward<T: Real>(&self, x: &Tensor<T>) -> Result<Tensor<T>> {
         Ok(tensor(&self.output_shape(x.shape())?, contiguous(x).into_owned()))
     }
 }
@@ -106,7 +106,7 @@ impl Concat {
         Ok(out)
     }
 
-    pub fn forward(&self, xs: &[&Tensor]) -> Result<Tensor> {
+    pub fn forward<T: Real>(&self, xs: &[&Tensor<T>]) -> Result<Tensor<T>> {
         let shapes: Vec<&[usize]> = xs.iter().map(|t| t.shape()).collect();
         self.output_shape(&shapes)?;
         let a = axis_index(self.axis, shapes[0].len())?;
@@ -163,7 +163,7 @@ impl Slice {
             .collect())
     }
 
-    pub fn forward(&self, x: &Tensor, n_outputs: usize) -> Result<Vec<Tensor>> {
+    pub fn forward<T: Real>(&self, x: &Tensor<T>, n_outputs: usize) -> Result<Vec<Tensor<T>>> {
         let (a, parts) = self.bounds(x.shape(), n_outputs)?;
         Ok(parts
             .iter()
@@ -177,7 +177,7 @@ impl Slice {
 
 impl Concat {
     /// Cuts the signal back into the inputs' pieces.
-    pub fn backward(&self, xs: &[&Tensor], g: &Tensor) -> Result<Vec<Option<Tensor>>> {
+    pub fn backward<T: Real>(&self, xs: &[&Tensor<T>], g: &Tensor<T>) -> Result<Vec<Option<Tensor<T>>>> {
         let a = axis_index(self.axis, g.ndim())?;
         let mut at = 0;
         Ok(xs
@@ -194,9 +194,9 @@ impl Concat {
 
 impl Slice {
     /// Joins the outputs' signals back along the axis; an output without a signal contributes zeros.
-    pub fn backward(&self, x_shape: &[usize], outs: &[&Tensor], grads: &[Option<&Tensor>]) -> Result<Tensor> {
+    pub fn backward<T: Real>(&self, x_shape: &[usize], outs: &[&Tensor<T>], grads: &[Option<&Tensor<T>>]) -> Result<Tensor<T>> {
         let (a, _) = self.bounds(x_shape, outs.len())?;
-        let parts: Vec<Tensor> = outs
+        let parts: Vec<Tensor<T>> = outs
             .iter()
             .zip(grads)
             .map(|(o, g)| match g {

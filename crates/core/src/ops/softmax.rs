@@ -1,7 +1,7 @@
 //! Softmax over one axis.
 
 use super::{axis_index, contiguous, tensor};
-use crate::{Result, Tensor};
+use crate::{Real, Result, Tensor};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Softmax {
@@ -9,7 +9,7 @@ pub struct Softmax {
 }
 
 impl Softmax {
-    pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+    pub fn forward<T: Real>(&self, x: &Tensor<T>) -> Result<Tensor<T>> {
         let s = x.shape();
         let axis = axis_index(self.axis, s.len())?;
         let outer: usize = s[..axis].iter().product();
@@ -19,8 +19,8 @@ impl Softmax {
         for o in 0..outer {
             for i in 0..inner {
                 let at = |j: usize| (o * len + j) * inner + i;
-                let max = (0..len).map(|j| y[at(j)]).fold(f32::NEG_INFINITY, f32::max);
-                let mut sum = 0f32;
+                let max = (0..len).map(|j| y[at(j)]).fold(T::neg_infinity(), T::max);
+                let mut sum = T::zero();
                 for j in 0..len {
                     let e = (y[at(j)] - max).exp();
                     y[at(j)] = e;
@@ -37,18 +37,18 @@ impl Softmax {
 
 impl Softmax {
     /// dx = y ⊙ (g − Σ g·y) along the axis.
-    pub fn backward(&self, y: &Tensor, g: &Tensor) -> Result<Tensor> {
+    pub fn backward<T: Real>(&self, y: &Tensor<T>, g: &Tensor<T>) -> Result<Tensor<T>> {
         let s = y.shape();
         let axis = axis_index(self.axis, s.len())?;
         let outer: usize = s[..axis].iter().product();
         let len = s[axis];
         let inner: usize = s[axis + 1..].iter().product();
         let (ys, gs) = (contiguous(y), contiguous(g));
-        let mut dx = vec![0f32; ys.len()];
+        let mut dx = vec![T::zero(); ys.len()];
         for o in 0..outer {
             for i in 0..inner {
                 let at = |j: usize| (o * len + j) * inner + i;
-                let dot: f32 = (0..len).map(|j| gs[at(j)] * ys[at(j)]).sum();
+                let dot: T = (0..len).map(|j| gs[at(j)] * ys[at(j)]).sum();
                 for j in 0..len {
                     dx[at(j)] = ys[at(j)] * (gs[at(j)] - dot);
                 }

@@ -1,7 +1,7 @@
 //! Transpose: permutes the axes.
 
 use super::fmt_shape;
-use crate::{bail, Result, Tensor};
+use crate::{Real, bail, Result, Tensor};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Transpose {
@@ -31,13 +31,13 @@ impl Transpose {
         Ok(perm.iter().map(|&a| input[a]).collect())
     }
 
-    pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+    pub fn forward<T: Real>(&self, x: &Tensor<T>) -> Result<Tensor<T>> {
         let perm = self.perm(x.ndim())?;
         Ok(x.view().permuted_axes(perm).as_standard_layout().into_owned())
     }
 
     /// The signal permuted back.
-    pub fn backward(&self, g: &Tensor) -> Result<Tensor> {
+    pub fn backward<T: Real>(&self, g: &Tensor<T>) -> Result<Tensor<T>> {
         let perm = self.perm(g.ndim())?;
         let mut inverse = vec![0; perm.len()];
         for (i, &a) in perm.iter().enumerate() {

@@ -63,13 +63,13 @@ mod imp {
             // SAFETY: the features were just detected.
             unsafe { tile_fma(kc, a, b, c, ldc, accumulate) }
         } else {
-            super::portable::<MR, NR, false>(kc, a, b, c, ldc, accumulate)
+            super::portable::<f32, MR, NR, false>(kc, a, b, c, ldc, accumulate)
         }
     }
 
     #[target_feature(enable = "avx2,fma")]
     fn tile_fma(kc: usize, a: &[f32], b: &[f32], c: &mut [f32], ldc: usize, accumulate: bool) {
-        super::portable::<MR, NR, true>(kc, a, b, c, ldc, accumulate)
+        super::portable::<f32, MR, NR, true>(kc, a, b, c, ldc, accumulate)
     }
 }
 
@@ -82,27 +82,28 @@ mod imp {
         super::check(kc, a, b, c, ldc);
         // Fused multiply-add only where it is an instruction, never a libm call.
         const FMA: bool = cfg!(any(target_arch = "aarch64", target_feature = "fma"));
-        super::portable::<MR, NR, FMA>(kc, a, b, c, ldc, accumulate)
+        super::portable::<f32, MR, NR, FMA>(kc, a, b, c, ldc, accumulate)
     }
 }
 
 pub use imp::{tile, MR, NR};
 
 /// Plain Rust with fixed-size arrays, which LLVM keeps in vector registers.
-#[allow(dead_code)]
+/// Also the kernel of f64, which only gradient checks use.
 #[inline(always)]
-fn portable<const M: usize, const N: usize, const FMA: bool>(
+pub(crate) fn portable<T: crate::Real, const M: usize, const N: usize, const FMA: bool>(
     kc: usize,
-    a: &[f32],
-    b: &[f32],
-    c: &mut [f32],
+    a: &[T],
+    b: &[T],
+    c: &mut [T],
     ldc: usize,
     accumulate: bool,
 ) {
-    let mut acc = [[0f32; N]; M];
+    assert!(a.len() >= kc * M && b.len() >= kc * N && ldc >= N && c.len() >= (M - 1) * ldc + N);
+    let mut acc = [[T::zero(); N]; M];
     for (ap, bp) in a.chunks_exact(M).zip(b.chunks_exact(N)).take(kc) {
-        let ap: &[f32; M] = ap.try_into().unwrap();
-        let bp: &[f32; N] = bp.try_into().unwrap();
+        let ap: &[T; M] = ap.try_into().unwrap();
+        let bp: &[T; N] = bp.try_into().unwrap();
         for (row, &ai) in acc.iter_mut().zip(ap) {
             for (r, &bj) in row.iter_mut().zip(bp) {
                 *r = if FMA { ai.mul_add(bj, *r) } else { *r + ai * bj };
@@ -112,7 +113,7 @@ fn portable<const M: usize, const N: usize, const FMA: bool>(
     for (i, row) in acc.iter().enumerate() {
         let cr = &mut c[i * ldc..i * ldc + N];
         if accumulate {
-            cr.iter_mut().zip(row).for_each(|(o, v)| *o += v);
+            cr.iter_mut().zip(row).for_each(|(o, v)| *o += *v);
         } else {
             cr.copy_from_slice(row);
         }
