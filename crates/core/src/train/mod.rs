@@ -6,6 +6,7 @@
 pub mod fillers;
 pub mod loss;
 pub mod math;
+pub mod nets;
 pub mod params;
 pub mod rng;
 pub mod sgd;

@@ -7,6 +7,7 @@ pub mod mean;
 pub mod net;
 pub mod proto;
 pub mod prototxt;
+pub mod train_net;
 pub mod weights;
 
 pub use layers::SUPPORTED;
