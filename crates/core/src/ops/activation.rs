@@ -159,3 +159,24 @@ impl Activation {
         dx
     }
 }
+
+impl Activation {
+    /// PReLU's slope gradient: Σ g·x over the inputs that were not positive, per slope value.
+    pub fn weight_backward<T: Real>(&self, x: &Tensor<T>, g: &Tensor<T>, weights: &[Tensor<T>]) -> Vec<Option<Tensor<T>>> {
+        let mut gx = g.as_standard_layout().into_owned();
+        gx.zip_mut_with(x, |d, &xv| *d = if xv > T::zero() { T::zero() } else { *d * xv });
+        match self {
+            Activation::PRelu { channel_shared } => {
+                let c = if *channel_shared { 1 } else { x.shape().get(1).copied().unwrap_or(1) };
+                let inner: usize = x.shape().iter().skip(2).product();
+                let mut ds = vec![T::zero(); c];
+                for (i, v) in gx.iter().enumerate() {
+                    ds[(i / inner.max(1)) % c] += *v;
+                }
+                vec![Some(super::tensor(weights[0].shape(), ds))]
+            }
+            Activation::PReluBroadcast => vec![Some(super::binary::sum_to(&gx, weights[0].shape()))],
+            _ => vec![None; weights.len()],
+        }
+    }
+}

@@ -83,6 +83,25 @@ impl Binary {
 
     /// Gradients for the inputs (for the value input only when the other operand is a constant).
     pub fn backward<T: Real>(&self, inputs: &[&Tensor<T>], weights: &[Tensor<T>], g: &Tensor<T>) -> Vec<Option<Tensor<T>>> {
+        let (da, db) = self.gradients(inputs, weights, g);
+        match (inputs.len(), self.constant_left) {
+            (2, _) => vec![Some(da), Some(db)],
+            (_, true) => vec![Some(db)],
+            _ => vec![Some(da)],
+        }
+    }
+
+    /// The gradient for the constant operand, when there is one.
+    pub fn weight_backward<T: Real>(&self, inputs: &[&Tensor<T>], weights: &[Tensor<T>], g: &Tensor<T>) -> Vec<Option<Tensor<T>>> {
+        if inputs.len() > 1 || weights.is_empty() {
+            return vec![None; weights.len()];
+        }
+        let (da, db) = self.gradients(inputs, weights, g);
+        vec![Some(if self.constant_left { da } else { db })]
+    }
+
+    /// (dA, dB), each summed back to its operand's shape.
+    fn gradients<T: Real>(&self, inputs: &[&Tensor<T>], weights: &[Tensor<T>], g: &Tensor<T>) -> (Tensor<T>, Tensor<T>) {
         let (a, b) = self.operands(inputs, weights);
         let shape = g.shape().to_vec();
         let bcast = |t: &Tensor<T>| t.broadcast(IxDyn(&shape)).unwrap().to_owned();
@@ -95,11 +114,6 @@ impl Binary {
                 (g / &bb, -(g * &ab) / (&bb * &bb))
             }
         };
-        let (da, db) = (sum_to(&da, a.shape()), sum_to(&db, b.shape()));
-        match (inputs.len(), self.constant_left) {
-            (2, _) => vec![Some(da), Some(db)],
-            (_, true) => vec![Some(db)],
-            _ => vec![Some(da)],
-        }
+        (sum_to(&da, a.shape()), sum_to(&db, b.shape()))
     }
 }

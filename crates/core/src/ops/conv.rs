@@ -40,6 +40,11 @@ type AnyPacked = Arc<dyn Any + Send + Sync>;
 
 fn cached<T: Real>(slot: &Mutex<Option<AnyPacked>>, weights: &[T], pack: impl Fn() -> Vec<PackedA<T>>) -> Packed<T> {
     let key = (weights.as_ptr() as usize, weights.len());
+    // Only f32 weights live in a graph's nodes; others (gradient checks) are temporary, and a new
+    // buffer may reuse a freed one's address.
+    if T::f32s(weights).is_none() {
+        return Arc::new((key, pack()));
+    }
     let mut slot = slot.lock().unwrap_or_else(|e| e.into_inner());
     if let Some(hit) = slot.clone().and_then(|c| c.downcast::<((usize, usize), Vec<PackedA<T>>)>().ok()) {
         if hit.0 == key {
@@ -463,6 +468,25 @@ impl Geometry {
         });
     }
 
+    /// Fills row `kk` of the unfolded matrix (columns `n0..`) from the input planes `x`; zero where the
+    /// tap falls in the padding. The inverse of [`Geometry::fold_row`].
+    fn unfold_row<T: Real>(&self, kk: usize, n0: usize, row: &mut [T], x: &[T]) {
+        let (ci, ki, kj) = self.tap(kk);
+        let plane = &x[ci * self.h * self.w..(ci + 1) * self.h * self.w];
+        let sw = self.stride[1];
+        let whole_row = self.columns(0, kj, self.ow);
+        row.fill(T::zero());
+        let len = row.len();
+        self.rows(n0, len, |oy, ox, span| {
+            let Some(iy) = self.input_row(oy, ki) else { return };
+            let src = &plane[iy * self.w..(iy + 1) * self.w];
+            let seg = &mut row[span];
+            let (inside, start) =
+                if seg.len() == self.ow { whole_row.clone() } else { self.columns(ox, kj, seg.len()) };
+            seg[inside].iter_mut().zip(src[start..].iter().step_by(sw)).for_each(|(d, v)| *d = *v);
+        });
+    }
+
     /// Direct convolution for one input channel per group (`mg` outputs each), added onto `out`.
     fn depthwise<T: Real>(&self, x: &[T], weight: &[T], mg: usize, out: &mut [T]) {
         let [kh, kw] = self.kernel;
@@ -569,6 +593,49 @@ impl Conv {
             }
         }
         Ok(tensor(x_shape, dx))
+    }
+}
+
+impl Conv {
+    /// Gradients for the filters (Σ over images of g · unfolded inputᵀ, per group) and the bias (g summed
+    /// over images and positions).
+    pub fn weight_backward<T: Real>(&self, x: &Tensor<T>, g: &Tensor<T>, weights: &[Tensor<T>]) -> Result<Vec<Option<Tensor<T>>>> {
+        let [n, c, h, w] = nchw(x.shape())?;
+        let out = self.output_shape(x.shape())?;
+        let (m, oh, ow) = (out[1], out[2], out[3]);
+        let (cg, mg) = (c / self.group, m / self.group);
+        let k = cg * self.kernel[0] * self.kernel[1];
+        let (xs, gs) = (contiguous(x), contiguous(g));
+        let geo = Geometry::new(self, cg, [h, w], [oh, ow]);
+        let np = oh * ow;
+        let mut dw = vec![T::zero(); m * k];
+        let cols = (FOLD_VALUES / k).clamp(1, np);
+        with_scratch(Scratch::Fold, k * cols, |col: &mut [T]| {
+            for b in 0..n {
+                for gi in 0..self.group {
+                    let planes = &xs[(b * c + gi * cg) * h * w..(b * c + (gi + 1) * cg) * h * w];
+                    let gg = &gs[(b * m + gi * mg) * np..(b * m + (gi + 1) * mg) * np];
+                    let dwg = &mut dw[gi * mg * k..(gi + 1) * mg * k];
+                    for n0 in (0..np).step_by(cols) {
+                        let nb = cols.min(np - n0);
+                        for (kk, row) in col[..k * nb].chunks_exact_mut(nb).enumerate() {
+                            geo.unfold_row(kk, n0, row, planes);
+                        }
+                        let gm = MatRef { data: &gg[n0..], rows: mg, cols: nb, rs: np, cs: 1 };
+                        gemm(gm, &MatRef::new(&col[..k * nb], k, nb).t(), dwg, k, true);
+                    }
+                }
+            }
+        });
+        let mut grads = vec![Some(tensor(weights[0].shape(), dw))];
+        if self.bias {
+            let mut db = vec![T::zero(); m];
+            for (i, plane) in gs.chunks_exact(np).enumerate() {
+                db[i % m] += plane.iter().copied().sum::<T>();
+            }
+            grads.push(Some(tensor(weights[1].shape(), db)));
+        }
+        Ok(grads)
     }
 }
 

@@ -101,6 +101,27 @@ impl InnerProduct {
         gemm(MatRef::new(&gs, m, n), &w, &mut dx, k, false);
         Ok(tensor(x_shape, dx))
     }
+
+    /// Gradients for the weights (gᵀ·x, laid out as the weights are) and the bias (g summed over rows).
+    pub fn weight_backward<T: Real>(&self, x: &Tensor<T>, g: &Tensor<T>, weights: &[Tensor<T>]) -> Result<Vec<Option<Tensor<T>>>> {
+        let (_, m, k) = self.split(x.shape())?;
+        let n = self.num_output;
+        let (xs, gs) = (contiguous(x), contiguous(g));
+        let (xm, gm) = (MatRef::new(&xs, m, k), MatRef::new(&gs, m, n));
+        let mut dw = vec![T::zero(); n * k];
+        if self.transpose {
+            gemm(xm.t(), &gm, &mut dw, n, false);
+        } else {
+            gemm(gm.t(), &xm, &mut dw, k, false);
+        }
+        let mut grads = vec![Some(tensor(weights[0].shape(), dw))];
+        if self.bias {
+            let mut db = vec![T::zero(); n];
+            gs.chunks_exact(n).for_each(|row| db.iter_mut().zip(row).for_each(|(d, v)| *d += *v));
+            grads.push(Some(tensor(weights[1].shape(), db)));
+        }
+        Ok(grads)
+    }
 }
 
 /// ONNX MatMul (numpy's matmul): matrices in the last two axes, leading axes broadcast; a 1-D left operand
@@ -224,14 +245,39 @@ impl MatMul {
         Ok(tensor(&p.out, out))
     }
 
-    /// dA = g·Bᵀ and dB = Aᵀ·g per matrix, summed where an operand was broadcast; only for the inputs.
+    /// The gradients for the inputs.
     pub fn backward<T: Real>(&self, inputs: &[&Tensor<T>], weights: &[Tensor<T>], g: &Tensor<T>) -> Vec<Option<Tensor<T>>> {
+        let want_a = inputs.len() > 1 || !self.constant_left;
+        let want_b = inputs.len() > 1 || self.constant_left;
+        let (da, db) = self.gradients(inputs, weights, g, [want_a, want_b]);
+        match (inputs.len(), self.constant_left) {
+            (2, _) => vec![Some(da), Some(db)],
+            (_, true) => vec![Some(db)],
+            _ => vec![Some(da)],
+        }
+    }
+
+    /// The gradient for the constant operand, when there is one.
+    pub fn weight_backward<T: Real>(&self, inputs: &[&Tensor<T>], weights: &[Tensor<T>], g: &Tensor<T>) -> Vec<Option<Tensor<T>>> {
+        if inputs.len() > 1 || weights.is_empty() {
+            return vec![None; weights.len()];
+        }
+        let (da, db) = self.gradients(inputs, weights, g, [self.constant_left, !self.constant_left]);
+        vec![Some(if self.constant_left { da } else { db })]
+    }
+
+    /// dA = g·Bᵀ and dB = Aᵀ·g per matrix, summed where an operand was broadcast (zeros where not wanted).
+    fn gradients<T: Real>(
+        &self,
+        inputs: &[&Tensor<T>],
+        weights: &[Tensor<T>],
+        g: &Tensor<T>,
+        [want_a, want_b]: [bool; 2],
+    ) -> (Tensor<T>, Tensor<T>) {
         let (a, b) = self.operands(inputs, weights);
         let p = Batches::new(a.shape(), b.shape()).expect("shapes checked by the forward pass");
         let (xa, xb, gs) = (contiguous(a), contiguous(b), contiguous(g));
         let (m, k, n) = (p.m, p.k, p.n);
-        let want_a = inputs.len() > 1 || !self.constant_left;
-        let want_b = inputs.len() > 1 || self.constant_left;
         let (mut da, mut db) = (vec![T::zero(); xa.len()], vec![T::zero(); xb.len()]);
         if p.folds() {
             let rows = p.a_index.len() * m;
@@ -253,12 +299,7 @@ impl MatMul {
                 }
             }
         }
-        let (da, db) = (tensor(a.shape(), da), tensor(b.shape(), db));
-        match (inputs.len(), self.constant_left) {
-            (2, _) => vec![Some(da), Some(db)],
-            (_, true) => vec![Some(db)],
-            _ => vec![Some(da)],
-        }
+        (tensor(a.shape(), da), tensor(b.shape(), db))
     }
 }
 
@@ -349,5 +390,24 @@ impl Gemm {
             dx.iter_mut().for_each(|v| *v *= T::of(self.alpha));
         }
         Ok(tensor(x_shape, dx))
+    }
+
+    /// dB′ = alpha·A′ᵀ·g (transposed back when B was) and dC = beta·g summed to C's shape.
+    pub fn weight_backward<T: Real>(&self, x: &Tensor<T>, g: &Tensor<T>, weights: &[Tensor<T>]) -> Result<Vec<Option<Tensor<T>>>> {
+        let (m, k, n) = self.dims(x.shape(), weights[0].shape())?;
+        let (xs, gs) = (contiguous(x), contiguous(g));
+        let (a, gm) = (self.a_view(&xs, m, k), MatRef::new(&gs, m, n));
+        let mut db = vec![T::zero(); k * n];
+        if self.trans_b {
+            gemm(gm.t(), &a, &mut db, k, false);
+        } else {
+            gemm(a.t(), &gm, &mut db, n, false);
+        }
+        db.iter_mut().for_each(|v| *v *= T::of(self.alpha));
+        let mut grads = vec![Some(tensor(weights[0].shape(), db))];
+        if let Some(c) = weights.get(1) {
+            grads.push(Some(super::binary::sum_to(&g.mapv(|v| v * T::of(self.beta)), c.shape())));
+        }
+        Ok(grads)
     }
 }

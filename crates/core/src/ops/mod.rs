@@ -254,6 +254,26 @@ impl Op {
     }
 }
 
+impl Op {
+    /// Gradients for the op's weights (by position in `weights`; None for blobs that are not learned by
+    /// gradient, such as BatchNorm's statistics), given the signal at the first output.
+    pub fn weight_backward<T: Real>(&self, ins: &[&Tensor<T>], g: &Tensor<T>, weights: &[Tensor<T>]) -> Result<Vec<Option<Tensor<T>>>> {
+        if weights.is_empty() {
+            return Ok(vec![]);
+        }
+        Ok(match self {
+            Op::Conv(o) => o.weight_backward(ins[0], g, weights)?,
+            Op::InnerProduct(o) => o.weight_backward(ins[0], g, weights)?,
+            Op::Activation(o) => o.weight_backward(ins[0], g, weights),
+            Op::Scale(o) => o.weight_backward(ins, g, weights)?,
+            Op::Binary(o) => o.weight_backward(ins, weights, g),
+            Op::MatMul(o) => o.weight_backward(ins, weights, g),
+            Op::Gemm(o) => o.weight_backward(ins[0], g, weights)?,
+            _ => vec![None; weights.len()],
+        })
+    }
+}
+
 /// Ops that work per channel need an N×C×… input whose C matches their per-channel weights.
 fn per_channel_shape<T: Real>(op: &Op, input: &[usize], weights: &[Tensor<T>]) -> Result<Vec<usize>> {
     let Some(&c) = input.get(1) else {

@@ -150,3 +150,31 @@ impl Scale {
         Ok(vec![Some(dx), Some(super::tensor(second.shape(), dgamma))])
     }
 }
+
+impl Scale {
+    /// Gradients for the learned blobs: γ (Σ g·x per scale value) unless γ is the second input, and β
+    /// (Σ g per value).
+    pub fn weight_backward<T: Real>(&self, xs: &[&Tensor<T>], g: &Tensor<T>, weights: &[Tensor<T>]) -> Result<Vec<Option<Tensor<T>>>> {
+        let (_, e) = self.span(xs[0].shape(), xs.get(1).map(|t| t.shape()))?;
+        let inner: usize = xs[0].shape()[e..].iter().product();
+        let count = match xs.get(1) {
+            Some(t) => t.len(),
+            None => weights[0].len(),
+        };
+        let (gs, x0) = (contiguous(g), contiguous(xs[0]));
+        let (mut dgamma, mut dbeta) = (vec![T::zero(); count], vec![T::zero(); count]);
+        for (i, (gv, xv)) in gs.iter().zip(x0.iter()).enumerate() {
+            let c = (i / inner.max(1)) % count.max(1);
+            dgamma[c] += *gv * *xv;
+            dbeta[c] += *gv;
+        }
+        let mut grads = Vec::new();
+        if xs.len() == 1 {
+            grads.push(Some(super::tensor(weights[0].shape(), dgamma)));
+        }
+        if let Some(b) = weights.get(grads.len()) {
+            grads.push(Some(super::tensor(b.shape(), dbeta)));
+        }
+        Ok(grads)
+    }
+}
