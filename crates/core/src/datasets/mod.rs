@@ -1,3 +1,4 @@
 //! Image sets in the layouts their publishers ship.
 
 pub mod cifar10;
+pub mod records;
