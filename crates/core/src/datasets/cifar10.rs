@@ -50,7 +50,7 @@ impl Record<'_> {
     }
 }
 
-/// The CIFAR-10 binary layout, for [`records`](super::records).
+/// The CIFAR-10 binary layout, for [`super::records`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Cifar10;
 

@@ -55,7 +55,7 @@ impl Record<'_> {
     }
 }
 
-/// The packed MNIST layout, for [`records`](super::records).
+/// The packed MNIST layout, for [`super::records`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Mnist;
 
