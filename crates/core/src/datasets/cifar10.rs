@@ -4,10 +4,11 @@
 //! a label byte (0–9, the order of [`crate::labels::CIFAR10`]) and then the 32×32 image as three planes
 //! of 1024 bytes, R, G then B, each row-major. An official file holds 10,000 records.
 //!
-//! [`parse`] checks a whole file and copies it into a [`Batch`]; [`records`] walks a file without copying;
+//! [`parse`] checks a whole file and copies it into a [`Batch`]; [`records()`] walks a file without copying;
 //! [`record`] reads one record from a 3073-byte chunk, for readers that stream a file piece by piece.
 
-use crate::{bail, Result};
+use super::records::{self, Format};
+use crate::Result;
 
 /// Image side in pixels.
 pub const SIDE: usize = 32;
@@ -49,84 +50,48 @@ impl Record<'_> {
     }
 }
 
+/// The CIFAR-10 binary layout, for [`super::records`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cifar10;
+
+impl Format for Cifar10 {
+    const NAME: &'static str = "CIFAR-10 batch";
+    const CONTENTS: &'static str = "1 label byte + 3×32×32 pixels";
+    const CHANNELS: usize = 3;
+    const SIDE: usize = SIDE;
+    const CLASSES: usize = CLASSES;
+    type Record<'a> = Record<'a>;
+    fn record(label: u8, planes: &[u8]) -> Record<'_> {
+        Record { label, planes }
+    }
+}
+const _: () = assert!(Cifar10::IMAGE == IMAGE && Cifar10::RECORD == RECORD);
+
+/// A parsed batch file: `labels`, and `images` (N × 3 × 32 × 32 bytes, planes R, G, B).
+pub type Batch = records::Batch<Cifar10>;
+
 /// Checks that `len` bytes are a whole number of records and returns how many.
 pub fn count(len: usize) -> Result<usize> {
-    if len == 0 {
-        bail!(input, "CIFAR-10 batch: the file is empty");
-    }
-    if !len.is_multiple_of(RECORD) {
-        bail!(
-            input,
-            "CIFAR-10 batch: {len} bytes is not a multiple of the record size {RECORD} (1 label byte + 3×32×32 \
-             pixels): {} whole records and {} bytes left over; the file is truncated or not a CIFAR-10 binary batch",
-            len / RECORD,
-            len % RECORD
-        );
-    }
-    Ok(len / RECORD)
+    records::count::<Cifar10>(len)
 }
 
 /// Reads record number `index` (used in messages) from exactly [`RECORD`] bytes.
 pub fn record(chunk: &[u8], index: usize) -> Result<Record<'_>> {
-    if chunk.len() != RECORD {
-        bail!(input, "CIFAR-10 batch: record {index} has {} bytes, not {RECORD}", chunk.len());
-    }
-    let label = chunk[0];
-    if label as usize >= CLASSES {
-        bail!(input, "CIFAR-10 batch: record {index} has label {label}; labels are 0 to 9");
-    }
-    Ok(Record { label, planes: &chunk[1..] })
+    records::record::<Cifar10>(chunk, index)
 }
 
 /// The records of a whole file in order, without copying. The length is checked first; each label as the
 /// iterator reaches it.
 pub fn records(bytes: &[u8]) -> Result<impl Iterator<Item = Result<Record<'_>>> + '_> {
-    count(bytes.len())?;
-    Ok(bytes.chunks_exact(RECORD).enumerate().map(|(i, c)| record(c, i)))
-}
-
-/// A parsed batch file.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Batch {
-    pub labels: Vec<u8>,
-    /// N × 3 × 32 × 32 bytes, planes R, G, B.
-    pub images: Vec<u8>,
-}
-
-impl Batch {
-    pub fn len(&self) -> usize {
-        self.labels.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.labels.is_empty()
-    }
-
-    /// Image `i` as a record.
-    pub fn get(&self, i: usize) -> Record<'_> {
-        Record { label: self.labels[i], planes: &self.images[i * IMAGE..(i + 1) * IMAGE] }
-    }
+    Ok(records::iter::<Cifar10>(bytes)?.map(|r| r.map(|(label, planes)| Record { label, planes })))
 }
 
 /// Checks a whole file (its length, then every label) and copies it into a [`Batch`].
 pub fn parse(bytes: &[u8]) -> Result<Batch> {
-    let n = count(bytes.len())?;
-    let mut b = Batch { labels: Vec::with_capacity(n), images: Vec::with_capacity(n * IMAGE) };
-    for r in records(bytes)? {
-        let r = r?;
-        b.labels.push(r.label);
-        b.images.extend_from_slice(r.planes);
-    }
-    Ok(b)
+    records::parse(bytes)
 }
 
 /// Writes records in the official layout: each label followed by its 3072 plane bytes (R, G, B).
 pub fn encode<'a>(records: impl IntoIterator<Item = (u8, &'a [u8])>) -> Vec<u8> {
-    let mut out = Vec::new();
-    for (label, planes) in records {
-        assert_eq!(planes.len(), IMAGE, "a CIFAR-10 image is 3×32×32 bytes");
-        out.push(label);
-        out.extend_from_slice(planes);
-    }
-    out
+    records::encode::<Cifar10>(records)
 }
