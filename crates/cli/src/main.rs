@@ -6,6 +6,7 @@ mod model_files;
 mod occlusion;
 mod project;
 mod topk;
+mod train;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use model_files::{load_mean, load_model};
@@ -116,6 +117,9 @@ enum Command {
     /// The k strongest activations of each feature map of a layer over an image set (Zeiler & Fergus
     /// Fig. 2), as JSON and PNG grids of projections and input patches.
     Topk(topk::TopkArgs),
+    /// Trains a Caffe net from its solver.prototxt (or a built-in one: lenet, cifar10_quick) on the MNIST
+    /// digits or CIFAR-10 binary batches; writes snapshots as V2 .caffemodel files.
+    Train(train::TrainArgs),
     /// Tiles a layer's filters into a grid PNG (Caffe's vis_square).
     Tile {
         #[arg(required = true, num_args = 1..)]
@@ -305,6 +309,7 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Occlusion(args) => occlusion::run(args),
         Command::Topk(args) => topk::run(args),
+        Command::Train(args) => train::run(args),
         Command::Tile { model, layer, norm, pad, pad_value, zoom, first, start, mode, channel_order, output } => {
             let model = load_model(&model)?;
             let node = model.graph.node(&layer).ok_or_else(|| Error::input(format!("no layer named '{layer}'")))?;

@@ -185,3 +185,29 @@ fn every_layer_backward_matches_finite_differences_in_f64() {
     }
     assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
 }
+
+#[test]
+fn softmax_with_loss_gradient_matches_finite_differences_in_f64() {
+    use zfvis_core::train::SoftmaxWithLoss;
+    let mut rand = Rand(3);
+    // N×C and N×C×H×W scores, with and without an ignored label.
+    for (shape, ignore) in [(vec![8, 10], None), (vec![2, 5, 3, 2], None), (vec![6, 4], Some(2i64))] {
+        let scores = Tensor::<f64>::from_shape_fn(shape.clone(), |_| 3.0 * rand.next());
+        let positions = scores.len() / shape[1];
+        let labels: Vec<f32> = (0..positions).map(|_| rand.index(shape[1]) as f32).collect();
+        let layer = SoftmaxWithLoss { ignore_label: ignore };
+        let (_, grad) = layer.forward_backward(&scores, &labels).unwrap();
+        let scale = grad.iter().fold(0f64, |m, g| m.max(g.abs()));
+        for at in 0..scores.len() {
+            let moved = |delta: f64| {
+                let mut s = scores.clone();
+                s.as_slice_mut().unwrap()[at] += delta;
+                layer.forward_backward(&s, &labels).unwrap().0
+            };
+            let numeric = (moved(STEP) - moved(-STEP)) / (2.0 * STEP);
+            let a = grad.as_slice().unwrap()[at];
+            let err = (a - numeric).abs() / numeric.abs().max(1e-3 * scale);
+            assert!(err < TOLERANCE, "{shape:?} entry {at}: analytic {a:e}, numeric {numeric:e}, error {err:.2e}");
+        }
+    }
+}

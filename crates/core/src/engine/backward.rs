@@ -3,7 +3,7 @@
 
 use super::Activations;
 use crate::graph::{Graph, ValueId};
-use crate::ops::{fmt_shape, Rules};
+use crate::ops::{fmt_shape, ReluRule, Rules};
 use crate::{bail, Result, Tensor};
 
 /// Signals at every value below `start` (by [`ValueId`]; None where none arrived), after sending
@@ -27,6 +27,32 @@ pub fn backward_to(
     rules: Rules,
     stop: Option<ValueId>,
 ) -> Result<Vec<Option<Tensor>>> {
+    Ok(run(graph, acts, start, signal, rules, stop, false)?.values)
+}
+
+/// What a training backward pass gives.
+#[derive(Debug, Clone)]
+pub struct Gradients {
+    /// By value, as [`backward`] gives them, except at the graph inputs (not computed).
+    pub values: Vec<Option<Tensor>>,
+    /// By node, one per weight blob: None for blobs not learned by gradient or that got no signal.
+    pub weights: Vec<Vec<Option<Tensor>>>,
+}
+
+/// The true gradient of Σ signal ⊙ value(`start`) with respect to every value and every node's weights.
+pub fn gradients(graph: &Graph, acts: &Activations, start: ValueId, signal: Tensor) -> Result<Gradients> {
+    run(graph, acts, start, signal, Rules { relu: ReluRule::Gradient, lrn_gradient: true }, None, true)
+}
+
+fn run(
+    graph: &Graph,
+    acts: &Activations,
+    start: ValueId,
+    signal: Tensor,
+    rules: Rules,
+    stop: Option<ValueId>,
+    weights: bool,
+) -> Result<Gradients> {
     if signal.shape() != acts.values[start].shape() {
         bail!(
             input,
@@ -38,9 +64,11 @@ pub fn backward_to(
     }
     let mut grads: Vec<Option<Tensor>> = vec![None; graph.values.len()];
     grads[start] = Some(signal);
+    let mut weight_grads: Vec<Vec<Option<Tensor>>> = graph.nodes.iter().map(|n| vec![None; n.weights.len()]).collect();
     let Some(top) = graph.nodes.iter().rposition(|n| n.outputs.contains(&start)) else {
-        return Ok(grads);
+        return Ok(Gradients { values: grads, weights: weight_grads });
     };
+    let is_input = |v: ValueId| graph.inputs.iter().any(|(id, _)| *id == v);
     // Nodes at or below the producer of `stop` cannot change its signal.
     let floor = stop.and_then(|v| graph.nodes.iter().position(|n| n.outputs.contains(&v))).map_or(0, |p| p + 1);
     for i in (floor..=top).rev() {
@@ -50,11 +78,21 @@ pub fn backward_to(
         }
         let ins: Vec<&Tensor> = node.inputs.iter().map(|&v| &acts.values[v]).collect();
         let outs: Vec<&Tensor> = node.outputs.iter().map(|&v| &acts.values[v]).collect();
+        let context = || format!("layer '{}' ({}), going down", node.name, node.type_name);
+        if weights && !node.weights.is_empty() {
+            if let Some(g) = &grads[node.outputs[0]] {
+                weight_grads[i] = node.op.weight_backward(&ins, g, &node.weights).map_err(|e| e.context(context()))?;
+            }
+            // Training needs no signal at the data.
+            if node.inputs.iter().all(|&v| is_input(v)) {
+                continue;
+            }
+        }
         let down = {
             let gs: Vec<Option<&Tensor>> = node.outputs.iter().map(|&v| grads[v].as_ref()).collect();
             node.op
                 .backward(rules, &ins, &outs, &gs, &node.weights, acts.switches[i].as_ref())
-                .map_err(|e| e.context(format!("layer '{}' ({}), going down", node.name, node.type_name)))?
+                .map_err(|e| e.context(context()))?
         };
         for (&v, d) in node.inputs.iter().zip(down) {
             let Some(d) = d else { continue };
@@ -64,5 +102,5 @@ pub fn backward_to(
             }
         }
     }
-    Ok(grads)
+    Ok(Gradients { values: grads, weights: weight_grads })
 }

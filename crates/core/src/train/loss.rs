@@ -2,7 +2,7 @@
 //! then the mean negative log-likelihood of the labels) with its gradient, and Accuracy (top-k).
 
 use crate::ops::{fmt_shape, Softmax};
-use crate::{bail, Result, Tensor};
+use crate::{bail, Real, Result, Tensor};
 
 /// Caffe's SoftmaxWithLoss with `normalization: VALID` (its default): the loss is averaged over the
 /// labelled positions (N, or N·H·W for maps), leaving out those equal to `ignore_label`.
@@ -13,7 +13,7 @@ pub struct SoftmaxWithLoss {
 
 /// The labels' positions: (outer, classes, inner) of scores N×C×…, checked against one label per
 /// outer×inner position.
-fn layout(scores: &Tensor, labels: &[f32]) -> Result<(usize, usize, usize)> {
+fn layout<T>(scores: &Tensor<T>, labels: &[f32]) -> Result<(usize, usize, usize)> {
     let s = scores.shape();
     if s.len() < 2 {
         bail!(input, "scores must be N×C or N×C×…, got {}", fmt_shape(s));
@@ -44,7 +44,7 @@ fn class_of(label: f32, classes: usize, ignore: Option<i64>) -> Result<Option<us
 
 impl SoftmaxWithLoss {
     /// The loss and its gradient with respect to the scores (for a loss weight of 1).
-    pub fn forward_backward(&self, scores: &Tensor, labels: &[f32]) -> Result<(f32, Tensor)> {
+    pub fn forward_backward<T: Real>(&self, scores: &Tensor<T>, labels: &[f32]) -> Result<(T, Tensor<T>)> {
         let (outer, classes, inner) = layout(scores, labels)?;
         let prob = Softmax { axis: 1 }.forward(scores)?;
         let p = prob.as_slice().expect("softmax output is contiguous");
@@ -55,18 +55,18 @@ impl SoftmaxWithLoss {
                 let at = |c: usize| (o * classes + c) * inner + i;
                 match class_of(labels[o * inner + i], classes, self.ignore_label)? {
                     Some(c) => {
-                        loss -= (p[at(c)].max(f32::MIN_POSITIVE) as f64).ln();
-                        grad[at(c)] -= 1.0;
+                        loss -= p[at(c)].max(T::min_positive_value()).to_f64().ln();
+                        grad[at(c)] -= T::one();
                         count += 1;
                     }
-                    None => (0..classes).for_each(|c| grad[at(c)] = 0.0),
+                    None => (0..classes).for_each(|c| grad[at(c)] = T::zero()),
                 }
             }
         }
         // Caffe divides by max(1, count), so a batch of ignored labels gives 0 and no gradient.
-        let norm = count.max(1) as f32;
-        grad.iter_mut().for_each(|g| *g /= norm);
-        Ok(((loss / norm as f64) as f32, crate::ops::tensor(scores.shape(), grad)))
+        let norm = count.max(1);
+        grad.iter_mut().for_each(|g| *g /= T::of_f64(norm as f64));
+        Ok((T::of_f64(loss / norm as f64), crate::ops::tensor(scores.shape(), grad)))
     }
 }
 

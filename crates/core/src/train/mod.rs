@@ -11,6 +11,7 @@ pub mod params;
 pub mod rng;
 pub mod sgd;
 pub mod solver;
+pub mod trainer;
 
 pub use fillers::Filler;
 pub use loss::{Accuracy, SoftmaxWithLoss};
@@ -18,3 +19,4 @@ pub use params::{layer_mults, param_mults, param_mults_of, Mults};
 pub use rng::Rng;
 pub use sgd::Sgd;
 pub use solver::{LrPolicy, Regularization, Solver};
+pub use trainer::{Step, TestResult, Trainer};
