@@ -10,12 +10,15 @@
 // The file: records of 785 bytes, one after another, no header (CIFAR-10's binary layout, in grey): a label
 // byte 0–9, then the 28×28 image row-major, one byte per pixel, 0 black … 255 white (round(v·255)).
 //
-// The split: 10,000 records, the first 8,000 the training set, the last 2,000 the test set. For each digit,
-// in package order, its last 200 samples go to the test set and the others (663 to 927) to the training set,
-// so the test set is balanced exactly (200 per digit) and the two sets hold all the samples. Each set is
-// written interleaved digit by digit: 0, 1, …, 9, 0, 1, …, each digit its samples in package order, a digit
-// that has run out skipped. The test set's record 8000 + 10·k + d is digit d's sample n_d − 200 + k; any
-// prefix of the training set up to 6,630 records (10 × 663, the fewest, digit 5's) is balanced within one.
+// The split: 10,000 records, the first 8,000 the training set, the last 2,000 the test set. For each digit
+// with n_d samples in package order, 200 evenly spaced ones go to the test set (sample ⌊(k + ½)·n_d / 200⌋
+// for k = 0…199) and the others (663 to 927) to the training set, so the test set is balanced exactly
+// (200 per digit), spans the package's whole order (the package follows MNIST's, whose writers change
+// along it: its last samples are harder than its first), and the two sets hold all the samples. Each set
+// is written interleaved digit by digit: 0, 1, …, 9, 0, 1, …, each digit its samples in package order, a
+// digit that has run out skipped. The test set's record 8000 + 10·k + d is digit d's sample
+// ⌊(k + ½)·n_d / 200⌋; any prefix of the training set up to 6,630 records (10 × 663, the fewest, digit 5's)
+// is balanced within one.
 //
 // Usage: node scripts/pack-mnist.mjs [output path, default www/data/mnist.bin]. Prints the counts and the
 // file's SHA-256, so builds can be compared.
@@ -67,8 +70,12 @@ function interleave(lists) {
   }
   return order;
 }
-const train = interleave(samples.map((s) => s.slice(0, s.length - TEST_PER_DIGIT)));
-const test = interleave(samples.map((s) => s.slice(s.length - TEST_PER_DIGIT)));
+const testIndices = (n) => Array.from({ length: TEST_PER_DIGIT }, (_, k) => Math.floor(((k + 0.5) * n) / TEST_PER_DIGIT));
+const train = interleave(samples.map((s) => {
+  const held = new Set(testIndices(s.length));
+  return s.filter((_, i) => !held.has(i));
+}));
+const test = interleave(samples.map((s) => testIndices(s.length).map((i) => s[i])));
 
 const file = new Uint8Array((TRAIN + TEST) * RECORD);
 [...train, ...test].forEach(([label, image], i) => {

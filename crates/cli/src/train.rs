@@ -29,6 +29,9 @@ pub struct TrainArgs {
     /// Stop after this many iterations instead of the solver's max_iter
     #[arg(long)]
     max_iter: Option<u32>,
+    /// Snapshot every this many iterations instead of the solver's snapshot
+    #[arg(long)]
+    snapshot: Option<u32>,
     /// Also write every iteration's loss and every test result as JSON lines to this file
     #[arg(long)]
     log: Option<PathBuf>,
@@ -93,6 +96,9 @@ pub fn run(args: TrainArgs) -> Result<()> {
     let (mut solver, net_text) = load_solver(&args.solver)?;
     if let Some(n) = args.max_iter {
         solver.max_iter = n;
+    }
+    if let Some(n) = args.snapshot {
+        solver.snapshot = n;
     }
     let (train, test) = load_data(&args.data)?;
     let seed = args.seed.or(solver.random_seed).unwrap_or(1);

@@ -60,24 +60,26 @@ fn bad_files_get_clear_messages() {
     assert!(mnist::parse(&cifar).unwrap_err().message.contains("718 bytes left over"));
 }
 
-/// The split rule of scripts/pack-mnist.mjs: for each digit (`counts[d]` samples in package order) the
-/// last 200 go to the test set; each set interleaved digit by digit. The (digit, sample index) of every
-/// record in file order.
+/// The split rule of scripts/pack-mnist.mjs: for each digit (`counts[d]` samples in package order) 200
+/// evenly spaced samples, ⌊(k + ½)·n / 200⌋, go to the test set; each set interleaved digit by digit. The
+/// (digit, sample index) of every record in file order.
 fn split_order(counts: &[usize; 10]) -> Vec<(usize, usize)> {
-    let interleave = |ranges: Vec<std::ops::Range<usize>>| {
-        let longest = ranges.iter().map(|r| r.len()).max().unwrap();
+    let interleave = |lists: Vec<Vec<usize>>| {
+        let longest = lists.iter().map(Vec::len).max().unwrap();
         let mut order = Vec::new();
         for k in 0..longest {
-            for (d, r) in ranges.iter().enumerate() {
-                if k < r.len() {
-                    order.push((d, r.start + k));
+            for (d, l) in lists.iter().enumerate() {
+                if let Some(&i) = l.get(k) {
+                    order.push((d, i));
                 }
             }
         }
         order
     };
-    let mut order = interleave(counts.iter().map(|&n| 0..n - TEST_PER_DIGIT).collect());
-    order.extend(interleave(counts.iter().map(|&n| n - TEST_PER_DIGIT..n).collect()));
+    let held = |n: usize| (0..TEST_PER_DIGIT).map(|k| (2 * k + 1) * n / (2 * TEST_PER_DIGIT)).collect::<Vec<_>>();
+    let train = counts.iter().map(|&n| (0..n).filter(|i| !held(n).contains(i)).collect()).collect();
+    let mut order = interleave(train);
+    order.extend(interleave(counts.iter().map(|&n| held(n)).collect()));
     order
 }
 

@@ -8,8 +8,10 @@
 //!
 //! The packed file holds the package's 10,000 samples: the first [`TRAIN_RECORDS`] = 8,000 are the training
 //! set, the last [`TEST_RECORDS`] = 2,000 the test set. The package's counts per digit are unequal (863 to
-//! 1127); for each digit, in package order, its last 200 samples go to the test set and the others to the
-//! training set, so the test set has exactly 200 of each digit ([`TEST_PER_DIGIT`]). Each set is
+//! 1127); for each digit with n samples in package order, 200 evenly spaced ones (sample ⌊(k + ½)·n / 200⌋,
+//! k = 0…199) go to the test set and the others to the training set, so the test set has exactly 200 of
+//! each digit ([`TEST_PER_DIGIT`]) from all along the package's order (MNIST's, whose writers change along
+//! it: its last samples are harder than its first). Each set is
 //! interleaved digit by digit (0, 1, …, 9, 0, 1, …, a digit that has run out skipped): test record
 //! `TRAIN_RECORDS + 10·k + d` is a `d`, and a prefix of the training set up to 6,630 records is balanced
 //! within one per digit.
