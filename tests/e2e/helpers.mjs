@@ -319,9 +319,11 @@ function npzMember(path, name) {
   throw new Error(`${path} has no ${name}`);
 }
 
-// The first n images of the fixtures' 10k CIFAR-10 test set as a binary batch in the official layout (a label
-// byte, then the R, G and B planes), written to a temporary file; returns its path.
-export function cifarBatch(n) {
+// n images of the fixtures' 10k CIFAR-10 test set (sorted by class) as a binary batch in the official layout (a
+// label byte, then the R, G and B planes), written to `dir` (default: a new temporary folder) as `name`
+// (default test_batch.bin for all 10,000, else test_batch_N.bin); returns its path. `order` gives the
+// images' indices (default the first n).
+export function cifarBatch(n, { order, dir, name } = {}) {
   const npz = join(SHARED, 'fixtures/images/cifar10_test_10k.npz');
   const body = (npy) => npy.subarray(10 + npy.readUInt16LE(8));
   const x = body(npzMember(npz, 'x.npy')); // uint8 N×32×32×3
@@ -329,11 +331,11 @@ export function cifarBatch(n) {
   const out = Buffer.alloc(n * 3073);
   for (let i = 0; i < n; i++) {
     const r = out.subarray(i * 3073);
-    r[0] = y[i];
-    for (let p = 0; p < 1024; p++) for (let c = 0; c < 3; c++) r[1 + c * 1024 + p] = x[(i * 1024 + p) * 3 + c];
+    const at = order ? order[i] : i;
+    r[0] = y[at];
+    for (let p = 0; p < 1024; p++) for (let c = 0; c < 3; c++) r[1 + c * 1024 + p] = x[(at * 1024 + p) * 3 + c];
   }
-  const dir = mkdtempSync(join(tmpdir(), 'zfvis-cifar-'));
-  const path = join(dir, n === 10000 ? 'test_batch.bin' : `test_batch_${n}.bin`);
+  const path = join(dir ?? mkdtempSync(join(tmpdir(), 'zfvis-cifar-')), name ?? (n === 10000 ? 'test_batch.bin' : `test_batch_${n}.bin`));
   writeFileSync(path, out);
   return path;
 }
