@@ -77,11 +77,14 @@ export class EvolutionView {
     const e = this.#el;
     e.form.onsubmit = (ev) => ev.preventDefault();
     e.run.onclick = () => this.run();
-    e.files.onchange = () => {
-      this.#snapshots = orderSnapshots(e.files.files);
-      e.info.textContent = this.#snapshots.length
-        ? `${this.#snapshots.length} snapshot(s), in this order: ${this.#snapshots.map(caption).join(', ')}.` : '';
-    };
+    e.files.onchange = () => this.setSnapshots(e.files.files);
+  }
+
+  /** Snapshots to compare (File objects named …_iter_N…), from the file picker or from the page itself. */
+  setSnapshots(files) {
+    this.#snapshots = orderSnapshots(files);
+    this.#el.info.textContent = this.#snapshots.length
+      ? `${this.#snapshots.length} snapshot(s), in this order: ${this.#snapshots.map(caption).join(', ')}.` : '';
   }
 
   // A new model: its convolutions and layers with maps; the snapshots of the previous one are dropped.
