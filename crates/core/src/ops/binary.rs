@@ -83,12 +83,7 @@ impl Binary {
 
     /// Gradients for the inputs (for the value input only when the other operand is a constant).
     pub fn backward<T: Real>(&self, inputs: &[&Tensor<T>], weights: &[Tensor<T>], g: &Tensor<T>) -> Vec<Option<Tensor<T>>> {
-        let (da, db) = self.gradients(inputs, weights, g);
-        match (inputs.len(), self.constant_left) {
-            (2, _) => vec![Some(da), Some(db)],
-            (_, true) => vec![Some(db)],
-            _ => vec![Some(da)],
-        }
+        for_inputs(inputs.len(), self.constant_left, self.gradients(inputs, weights, g))
     }
 
     /// The gradient for the constant operand, when there is one.
@@ -96,8 +91,7 @@ impl Binary {
         if inputs.len() > 1 || weights.is_empty() {
             return vec![None; weights.len()];
         }
-        let (da, db) = self.gradients(inputs, weights, g);
-        vec![Some(if self.constant_left { da } else { db })]
+        for_constant(self.constant_left, self.gradients(inputs, weights, g))
     }
 
     /// (dA, dB), each summed back to its operand's shape.
@@ -116,4 +110,19 @@ impl Binary {
         };
         (sum_to(&da, a.shape()), sum_to(&db, b.shape()))
     }
+}
+
+/// Of an operation on two operands, A and B (one of them maybe the constant weights[0]): the gradients
+/// (dA, dB) that go to its inputs.
+pub(crate) fn for_inputs<T>(inputs: usize, constant_left: bool, (da, db): (Tensor<T>, Tensor<T>)) -> Vec<Option<Tensor<T>>> {
+    match (inputs, constant_left) {
+        (2, _) => vec![Some(da), Some(db)],
+        (_, true) => vec![Some(db)],
+        _ => vec![Some(da)],
+    }
+}
+
+/// The gradient of the constant operand (the one input is the other).
+pub(crate) fn for_constant<T>(constant_left: bool, (da, db): (Tensor<T>, Tensor<T>)) -> Vec<Option<Tensor<T>>> {
+    vec![Some(if constant_left { da } else { db })]
 }

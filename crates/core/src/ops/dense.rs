@@ -249,12 +249,7 @@ impl MatMul {
     pub fn backward<T: Real>(&self, inputs: &[&Tensor<T>], weights: &[Tensor<T>], g: &Tensor<T>) -> Vec<Option<Tensor<T>>> {
         let want_a = inputs.len() > 1 || !self.constant_left;
         let want_b = inputs.len() > 1 || self.constant_left;
-        let (da, db) = self.gradients(inputs, weights, g, [want_a, want_b]);
-        match (inputs.len(), self.constant_left) {
-            (2, _) => vec![Some(da), Some(db)],
-            (_, true) => vec![Some(db)],
-            _ => vec![Some(da)],
-        }
+        super::binary::for_inputs(inputs.len(), self.constant_left, self.gradients(inputs, weights, g, [want_a, want_b]))
     }
 
     /// The gradient for the constant operand, when there is one.
@@ -262,8 +257,8 @@ impl MatMul {
         if inputs.len() > 1 || weights.is_empty() {
             return vec![None; weights.len()];
         }
-        let (da, db) = self.gradients(inputs, weights, g, [self.constant_left, !self.constant_left]);
-        vec![Some(if self.constant_left { da } else { db })]
+        let grads = self.gradients(inputs, weights, g, [self.constant_left, !self.constant_left]);
+        super::binary::for_constant(self.constant_left, grads)
     }
 
     /// dA = g·Bᵀ and dB = Aᵀ·g per matrix, summed where an operand was broadcast (zeros where not wanted).
