@@ -7,7 +7,6 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 use zfvis_core::datasets::{mnist, Dataset};
 use zfvis_core::formats::caffe::export::caffemodel;
-use zfvis_core::formats::caffe::train_net::TrainNet;
 use zfvis_core::train::{nets, Solver, Trainer};
 use zfvis_core::{Error, Result};
 
@@ -32,6 +31,9 @@ pub struct TrainArgs {
     /// Snapshot every this many iterations instead of the solver's snapshot
     #[arg(long)]
     snapshot: Option<u32>,
+    /// Test every this many iterations instead of the solver's test_interval (0: never)
+    #[arg(long)]
+    test_interval: Option<u32>,
     /// Also write every iteration's loss and every test result as JSON lines to this file
     #[arg(long)]
     log: Option<PathBuf>,
@@ -100,14 +102,15 @@ pub fn run(args: TrainArgs) -> Result<()> {
     if let Some(n) = args.snapshot {
         solver.snapshot = n;
     }
+    if let Some(n) = args.test_interval {
+        solver.test_interval = n;
+    }
     let (train, test) = load_data(&args.data)?;
     let seed = args.seed.or(solver.random_seed).unwrap_or(1);
-    let net = match (&net_text, &solver.net_param) {
-        (Some(text), _) => TrainNet::build(text, train.shape(), seed)?,
-        (None, Some(p)) => TrainNet::from_param(p, train.shape(), seed)?,
-        (None, None) => unreachable!("load_solver gives a net"),
-    };
-    let prefix = solver.snapshot_prefix.clone().unwrap_or_else(|| net.graph.name.clone());
+    let display = solver.display;
+    let (train_len, test_len, shape) = (train.len(), test.len(), train.shape());
+    let mut t = Trainer::for_solver(net_text.as_deref(), solver, train, Some(test), seed)?;
+    let prefix = t.snapshot_prefix();
     let dir = args.snapshot_dir.unwrap_or_else(|| PathBuf::from("."));
     std::fs::create_dir_all(&dir).map_err(|e| Error::input(format!("{}: {e}", dir.display())))?;
     let mut log = match &args.log {
@@ -121,15 +124,10 @@ pub fn run(args: TrainArgs) -> Result<()> {
         }
     };
     println!(
-        "{}: {} training and {} test images {:?}, seed {seed}, {} iterations",
-        net.graph.name,
-        train.len(),
-        test.len(),
-        train.shape(),
-        solver.max_iter
+        "{}: {train_len} training and {test_len} test images {shape:?}, seed {seed}, {} iterations",
+        t.net().graph.name,
+        t.solver().max_iter
     );
-    let display = solver.display;
-    let mut t = Trainer::new(net, solver, train, Some(test), seed)?;
     // Training time only, without the test passes and snapshots.
     let mut busy = 0f64;
     let test_now = |t: &mut Trainer, write_log: &mut dyn FnMut(String)| -> Result<()> {

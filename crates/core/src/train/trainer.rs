@@ -88,6 +88,25 @@ impl Trainer {
         Ok(Trainer { net, sgd: Sgd::new(solver), iter: 0, train: Feed { data: train, source, cursor: 0 }, test, mean, rng: Rng::new(seed) })
     }
 
+    /// A trainer for a solver and its net: the train_test prototxt's text, or else the solver's own
+    /// `net_param`; the net's weights filled with `seed`.
+    pub fn for_solver(net: Option<&[u8]>, solver: Solver, train: Dataset, test: Option<Dataset>, seed: u64) -> Result<Self> {
+        let net = match (net, &solver.net_param) {
+            (Some(text), _) => TrainNet::build(text, train.shape(), seed),
+            (None, Some(p)) => TrainNet::from_param(p, train.shape(), seed),
+            (None, None) => bail!(input, "no net: give its train_test prototxt (the solver holds none)"),
+        }
+        .map_err(|e| e.context("the net"))?;
+        Self::new(net, solver, train, test, seed)
+    }
+
+    /// The snapshots' file name prefix: the solver's `snapshot_prefix` without its folders (Caffe's often
+    /// hold a path, examples/mnist/lenet), else the net's name.
+    pub fn snapshot_prefix(&self) -> String {
+        let prefix = self.sgd.solver.snapshot_prefix.clone().unwrap_or_else(|| self.net.graph.name.clone());
+        prefix.rsplit(['/', '\\']).next().filter(|p| !p.is_empty()).unwrap_or("net").to_string()
+    }
+
     pub fn solver(&self) -> &Solver {
         &self.sgd.solver
     }
