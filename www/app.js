@@ -12,6 +12,7 @@ import { InvarianceView } from './invariance.js';
 import { OcclusionView } from './occlusion.js';
 import { Pool } from './pool.js';
 import { TopKView } from './topk.js';
+import { TrainView } from './train.js';
 import { checkUrl, linkText, parseLink, quote, sha256, shortHash, sourceText } from './link.js';
 
 const $ = (id) => document.getElementById(id);
@@ -221,6 +222,8 @@ const ctx = {
   showError: (m) => showError(m),
   // The loaded model's files as the pool loads them (the mean in use included), or null.
   modelFiles: () => (state.model ? { ...state.model, mean: meanInUse() } : null),
+  // Gives files to the page as if picked (the training view loads a snapshot with its prototxt this way).
+  addFiles: (files) => addFiles(files),
 };
 
 const topkView = new TopKView(ctx, {
@@ -240,6 +243,8 @@ const correspondenceView = new CorrespondenceView(ctx, $('correspondence-section
 // The views' last results, for the console and the tests.
 globalThis.zfvisViews = { topk: topkView, occlusion: occlusionView };
 Object.assign(globalThis.zfvisViews, { invariance: invarianceView, correspondence: correspondenceView });
+// Training in the page (train.js): independent of the loaded model.
+globalThis.zfvisViews.train = new TrainView(ctx, $('train-section'));
 
 function resetJobs(summary) {
   jobs.cancel();

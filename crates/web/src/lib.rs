@@ -16,6 +16,7 @@ mod correspondence;
 mod invariance;
 mod evolution;
 mod jobs;
+mod train;
 
 fn js_error(e: impl std::fmt::Display) -> JsError {
     JsError::new(&e.to_string())

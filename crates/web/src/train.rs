@@ -1,0 +1,343 @@
+//! Training in the page (www/train-worker.js): a [`Training`] runs the core's [`Trainer`] a few iterations
+//! per call, stopping where the page has something to do (a test pass, a snapshot), and gives its loss,
+//! test results, conv filters and weights as a .caffemodel.
+
+use super::{from_js, js_error, to_js, GridJs, TileJs};
+use serde::{Deserialize, Serialize};
+use wasm_bindgen::prelude::*;
+use zfvis_core::datasets::{cifar10, mnist, Dataset};
+use zfvis_core::formats::caffe::train_net::TrainNet;
+use zfvis_core::graph::Graph;
+use zfvis_core::ops::Op;
+use zfvis_core::train::{nets, Solver, Trainer};
+use zfvis_core::vis::tile;
+
+/// The images to train and test on: the packed MNIST digits (`mnist`), or CIFAR-10 batches added one file
+/// at a time (`cifar10`, then `addTrain` / `addTest`), so that no file is held twice.
+#[wasm_bindgen]
+pub struct TrainingData {
+    train: cifar10::Batch,
+    test: cifar10::Batch,
+    /// The MNIST split, when the data are digits.
+    mnist: Option<(Dataset, Dataset)>,
+}
+
+#[wasm_bindgen]
+impl TrainingData {
+    /// The packed MNIST file (www/data/mnist.bin): its first 8,000 digits train, the last 2,000 test.
+    pub fn mnist(bytes: &[u8]) -> Result<TrainingData, JsError> {
+        let all = Dataset::from_mnist(bytes).map_err(|e| js_error(e.context("the MNIST file")))?;
+        if all.len() <= mnist::TRAIN_RECORDS {
+            return Err(JsError::new(&format!(
+                "the MNIST file holds {} digits; it needs more than {} (training, then test)",
+                all.len(),
+                mnist::TRAIN_RECORDS
+            )));
+        }
+        let empty = || cifar10::Batch::new(Vec::new(), Vec::new());
+        Ok(TrainingData { train: empty(), test: empty(), mnist: Some(all.split_at(mnist::TRAIN_RECORDS)) })
+    }
+
+    /// Empty CIFAR-10 data: add the batch files.
+    pub fn cifar10() -> TrainingData {
+        let empty = || cifar10::Batch::new(Vec::new(), Vec::new());
+        TrainingData { train: empty(), test: empty(), mnist: None }
+    }
+
+    /// Adds a CIFAR-10 batch file (`data_batch_N.bin`) to the training images; `name` is for messages.
+    #[wasm_bindgen(js_name = addTrain)]
+    pub fn add_train(&mut self, bytes: &[u8], name: &str) -> Result<(), JsError> {
+        Self::add(&mut self.train, bytes, name)
+    }
+
+    /// Adds a CIFAR-10 batch file (`test_batch.bin`) to the test images.
+    #[wasm_bindgen(js_name = addTest)]
+    pub fn add_test(&mut self, bytes: &[u8], name: &str) -> Result<(), JsError> {
+        Self::add(&mut self.test, bytes, name)
+    }
+
+    fn add(to: &mut cifar10::Batch, bytes: &[u8], name: &str) -> Result<(), JsError> {
+        let b = cifar10::parse(bytes).map_err(|e| js_error(e.context(name)))?;
+        to.labels.extend_from_slice(&b.labels);
+        to.images.extend_from_slice(&b.images);
+        Ok(())
+    }
+
+    fn into_sets(self) -> Result<(Dataset, Option<Dataset>), JsError> {
+        if let Some((train, test)) = self.mnist {
+            return Ok((train, Some(test)));
+        }
+        if self.train.is_empty() {
+            return Err(JsError::new("no CIFAR-10 training batch (data_batch_1.bin … data_batch_5.bin)"));
+        }
+        let test = (!self.test.is_empty()).then(|| self.test.into());
+        Ok((self.train.into(), test))
+    }
+}
+
+/// Page-side settings that replace the solver's (absent: the solver's own).
+#[derive(Deserialize, Default, Clone, Copy)]
+#[serde(rename_all = "camelCase", default)]
+struct TrainingOptions {
+    /// Iterations to train.
+    max_iter: Option<u32>,
+    /// A snapshot every this many iterations (0: none but the last, when the solver asks for it).
+    snapshot: Option<u32>,
+    /// A test pass every this many iterations (0: none).
+    test_interval: Option<u32>,
+    /// Seed of the weight fillers and of the random crops and mirrors (default: the solver's, else 1).
+    seed: Option<u32>,
+}
+
+fn options(opts: JsValue) -> Result<TrainingOptions, JsError> {
+    if opts.is_undefined() || opts.is_null() {
+        return Ok(TrainingOptions::default());
+    }
+    from_js(opts)
+}
+
+#[derive(Serialize)]
+struct AccuracyJs {
+    name: String,
+    value: f32,
+}
+
+#[derive(Serialize)]
+struct TestJs {
+    iter: u32,
+    loss: Option<f32>,
+    accuracy: Vec<AccuracyJs>,
+    images: usize,
+}
+
+#[wasm_bindgen]
+pub struct Training {
+    t: Trainer,
+    /// The train_test prototxt (none when the net came inside the solver).
+    net_text: Option<String>,
+    prefix: String,
+    /// The iteration of the last test pass and of the last snapshot taken, so that each is due once.
+    tested_at: Option<u32>,
+    snapped_at: Option<u32>,
+}
+
+#[wasm_bindgen]
+impl Training {
+    /// A train_test prototxt (may be empty when the solver holds the net in `net_param`) and its solver,
+    /// on these data (consumed); `opts`: {maxIter, snapshot, testInterval, seed}, each replacing the
+    /// solver's.
+    #[wasm_bindgen(constructor)]
+    pub fn new(net: &str, solver: &str, data: TrainingData, opts: JsValue) -> Result<Training, JsError> {
+        let solver = Solver::parse(solver.as_bytes()).map_err(|e| js_error(e.context("the solver")))?;
+        let net = (!net.trim().is_empty()).then(|| net.to_string());
+        Self::start(net, solver, data, options(opts)?)
+    }
+
+    /// A built-in net ("lenet", "cifar10_quick") with its solver.
+    pub fn builtin(name: &str, data: TrainingData, opts: JsValue) -> Result<Training, JsError> {
+        let (net, solver) = nets::builtin(name).ok_or_else(|| {
+            JsError::new(&format!("no built-in net named '{name}' (there are {})", nets::NAMES.join(", ")))
+        })?;
+        Self::start(Some(net.to_string()), Solver::parse(solver.as_bytes()).map_err(js_error)?, data, options(opts)?)
+    }
+
+    fn start(net_text: Option<String>, mut solver: Solver, data: TrainingData, o: TrainingOptions) -> Result<Training, JsError> {
+        if let Some(n) = o.max_iter {
+            solver.max_iter = n;
+        }
+        if let Some(n) = o.snapshot {
+            solver.snapshot = n;
+        }
+        if let Some(n) = o.test_interval {
+            solver.test_interval = n;
+        }
+        let (train, test) = data.into_sets()?;
+        let seed = o.seed.map(u64::from).or(solver.random_seed).unwrap_or(1);
+        let net = match (&net_text, &solver.net_param) {
+            (Some(text), _) => TrainNet::build(text.as_bytes(), train.shape(), seed),
+            (None, Some(p)) => TrainNet::from_param(p, train.shape(), seed),
+            (None, None) => return Err(JsError::new("no net: give its train_test prototxt (the solver holds none)")),
+        }
+        .map_err(|e| js_error(e.context("the net")))?;
+        let prefix = solver.snapshot_prefix.clone().unwrap_or_else(|| net.graph.name.clone());
+        // The file name only: Caffe's prefixes often hold a path (examples/mnist/lenet).
+        let prefix = prefix.rsplit(['/', '\\']).next().filter(|p| !p.is_empty()).unwrap_or("net").to_string();
+        let t = Trainer::new(net, solver, train, test, seed).map_err(js_error)?;
+        Ok(Training { t, net_text, prefix, tested_at: None, snapped_at: None })
+    }
+
+    /// Up to `n` iterations; stops early before an iteration when a test pass is due, after one when a
+    /// snapshot is, and when training is finished. Returns [iter, loss, rate] for each iteration done.
+    pub fn run(&mut self, n: u32) -> Result<js_sys::Float32Array, JsError> {
+        let mut out = Vec::with_capacity(3 * n as usize);
+        for _ in 0..n {
+            if self.finished() || self.test_due() {
+                break;
+            }
+            let s = self.t.step().map_err(js_error)?;
+            out.extend([s.iter as f32, s.loss, s.rate]);
+            if self.snapshot_due() {
+                break;
+            }
+        }
+        Ok(js_sys::Float32Array::from(out.as_slice()))
+    }
+
+    /// Whether a test pass is due now: Caffe's schedule, and once more after the last iteration.
+    #[wasm_bindgen(getter, js_name = testDue)]
+    pub fn test_due(&self) -> bool {
+        let s = self.t.solver();
+        let has_test = self.t.net().test.is_some() && s.test_interval > 0 && !s.test_iter.is_empty();
+        let due = self.t.test_due() || (self.finished() && has_test);
+        due && self.tested_at != Some(self.t.iter())
+    }
+
+    /// A test pass: {iter, loss (null when the loss is not computed in TEST), accuracy: [{name, value}], images}.
+    pub fn test(&mut self) -> Result<JsValue, JsError> {
+        let r = self.t.test().map_err(js_error)?;
+        self.tested_at = Some(self.t.iter());
+        let accuracy = r.accuracy.into_iter().map(|(name, value)| AccuracyJs { name, value }).collect();
+        to_js(&TestJs { iter: r.iter, loss: r.loss, accuracy, images: r.images })
+    }
+
+    /// Whether the solver asks for a snapshot of the weights now (not yet taken by `snapshot`).
+    #[wasm_bindgen(getter, js_name = snapshotDue)]
+    pub fn snapshot_due(&self) -> bool {
+        self.t.snapshot_due() && self.snapped_at != Some(self.t.iter())
+    }
+
+    /// The current weights as a V2 .caffemodel; marks the due snapshot taken.
+    pub fn snapshot(&mut self) -> Result<Vec<u8>, JsError> {
+        self.snapped_at = Some(self.t.iter());
+        self.caffemodel()
+    }
+
+    /// The current weights as a V2 .caffemodel.
+    pub fn caffemodel(&self) -> Result<Vec<u8>, JsError> {
+        Ok(caffemodel(&self.t.net().graph))
+    }
+
+    #[wasm_bindgen(getter)]
+    pub fn finished(&self) -> bool {
+        self.t.finished()
+    }
+
+    /// Iterations done.
+    #[wasm_bindgen(getter)]
+    pub fn iter(&self) -> u32 {
+        self.t.iter()
+    }
+
+    #[wasm_bindgen(getter, js_name = maxIter)]
+    pub fn max_iter(&self) -> u32 {
+        self.t.solver().max_iter
+    }
+
+    /// Snapshot files are named `<prefix>_iter_<N>.caffemodel`, as Caffe names them.
+    #[wasm_bindgen(getter, js_name = snapshotPrefix)]
+    pub fn snapshot_prefix(&self) -> String {
+        self.prefix.clone()
+    }
+
+    /// The net's name.
+    #[wasm_bindgen(getter)]
+    pub fn name(&self) -> String {
+        self.t.net().graph.name.clone()
+    }
+
+    /// The first convolution's name (its filters are the ones to watch), if there is one.
+    #[wasm_bindgen(getter, js_name = firstConv)]
+    pub fn first_conv(&self) -> Option<String> {
+        self.t.net().graph.nodes.iter().find(|n| matches!(n.op, Op::Conv(_))).map(|n| n.name.clone())
+    }
+
+    /// A layer's filters tiled as the page's filter view draws them (`opts` as `Model.tile`'s):
+    /// {width, height, rgba, tiles, grid}.
+    #[wasm_bindgen(js_name = filterGrid)]
+    pub fn filter_grid(&self, layer: &str, opts: JsValue) -> Result<JsValue, JsError> {
+        let o: TileJs = if opts.is_undefined() || opts.is_null() { TileJs::default() } else { from_js(opts)? };
+        let node = self.t.net().graph.node(layer).ok_or_else(|| JsError::new(&format!("no layer named '{layer}'")))?;
+        let weights =
+            node.weights().first().ok_or_else(|| JsError::new(&format!("layer '{layer}' has no weights to tile")))?;
+        let g = tile::tile_filters(weights, &o.options()?).map_err(|e| js_error(e.context(format!("layer '{layer}'"))))?;
+        to_js(&GridJs::from(g))
+    }
+
+    /// The train_test prototxt: with a snapshot, the page loads it as a model.
+    #[wasm_bindgen(js_name = netText)]
+    pub fn net_text(&self) -> Result<String, JsError> {
+        self.net_text.clone().ok_or_else(|| JsError::new("the net came inside the solver (net_param): no prototxt text"))
+    }
+}
+
+/// A graph's weights as a V2 .caffemodel, the bytes `zfvis_core::formats::caffe::export::caffemodel` writes
+/// (a NetParameter: the net's name, then for each layer with weights its name, type and blobs with their
+/// shapes), encoded here: prost's encoders of the Caffe messages would add about 100 KB to the module.
+fn caffemodel(graph: &Graph) -> Vec<u8> {
+    fn varint(out: &mut Vec<u8>, mut v: u64) {
+        while v >= 0x80 {
+            out.push(v as u8 | 0x80);
+            v >>= 7;
+        }
+        out.push(v as u8);
+    }
+    // A length-delimited field.
+    fn field(out: &mut Vec<u8>, number: u64, body: &[u8]) {
+        varint(out, number << 3 | 2);
+        varint(out, body.len() as u64);
+        out.extend_from_slice(body);
+    }
+    let mut net = Vec::new();
+    field(&mut net, 1, graph.name.as_bytes());
+    for node in graph.nodes.iter().filter(|n| !n.weights().is_empty()) {
+        let mut layer = Vec::new();
+        field(&mut layer, 1, node.name.as_bytes());
+        field(&mut layer, 2, node.type_name.as_bytes());
+        for w in node.weights() {
+            let mut blob = Vec::with_capacity(w.len() * 4 + 32);
+            let mut dims = Vec::new();
+            w.shape().iter().for_each(|&d| varint(&mut dims, d as u64));
+            let mut shape = Vec::new();
+            if !dims.is_empty() {
+                field(&mut shape, 1, &dims);
+            }
+            // BlobProto: data (5, packed floats), then shape (7), in the order prost writes them.
+            if !w.is_empty() {
+                let data: Vec<u8> = w.iter().flat_map(|v| v.to_le_bytes()).collect();
+                field(&mut blob, 5, &data);
+            }
+            field(&mut blob, 7, &shape);
+            field(&mut layer, 7, &blob);
+        }
+        field(&mut net, 100, &layer);
+    }
+    net
+}
+
+#[cfg(test)]
+mod tests {
+    use zfvis_core::datasets::Dataset;
+    use zfvis_core::formats::caffe::{export, train_net::TrainNet};
+    use zfvis_core::train::{nets, Solver, Trainer};
+
+    #[test]
+    fn caffemodel_bytes_are_the_exporters() {
+        let (net, solver) = nets::builtin("lenet").unwrap();
+        let mut records = Vec::new();
+        for i in 0..70u32 {
+            records.push((i % 10) as u8);
+            records.extend((0..784u32).map(|p| ((p * 7 + i * 13) % 256) as u8));
+        }
+        let data = Dataset::from_mnist(&records).unwrap();
+        let net = TrainNet::build(net.as_bytes(), data.shape(), 1).unwrap();
+        let mut solver = Solver::parse(solver.as_bytes()).unwrap();
+        solver.test_interval = 0;
+        let mut t = Trainer::new(net, solver, data, None, 1).unwrap();
+        t.step().unwrap();
+        let want = export::caffemodel(&t.model(), &t.net().graph.name).unwrap();
+        let got = super::caffemodel(&t.net().graph);
+        let at = got.iter().zip(&want).position(|(a, b)| a != b);
+        let show = |v: &[u8]| v[at.unwrap_or(0).saturating_sub(8)..(at.unwrap_or(0) + 16).min(v.len())].to_vec();
+        assert!(at.is_none() && got.len() == want.len(), "differ at {at:?}: {:?} vs {:?}", show(&got), show(&want));
+    }
+}

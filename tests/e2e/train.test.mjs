@@ -1,0 +1,184 @@
+// Training in the page (the Train section, www/train.js + www/train-worker.js): the built-in LeNet on the packed
+// MNIST digits for 300 iterations with a snapshot every 100. The loss falls, the conv1 grid changes, Pause
+// stops the iterations and Resume continues them, the main thread stays free (no task over 50 ms), snapshots
+// arrive; the last one, exported as a download and loaded as the page's model, classifies test digits as the
+// CLI does with the same file. And a broken prototxt fails with a message while the page keeps working.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { PNG } from 'pngjs';
+import { CLI, ROOT, canvasPixels, openBrowser } from './helpers.mjs';
+
+let b;
+before(async () => { b = await openBrowser(); });
+after(async () => b?.close());
+
+const MNIST = join(ROOT, 'www/data/mnist.bin');
+const LENET_NET = join(ROOT, 'crates/core/src/train/nets/lenet_train_test.prototxt');
+const RECORD = 785;
+const dir = mkdtempSync(join(tmpdir(), 'zfvis-train-'));
+
+const state = (page) => page.$eval('#train-section', (e) => e.dataset.state);
+const iter = (page) => page.$eval('#train-progress', (e) => Number(e.dataset.iter ?? 0));
+const mean = (a) => a.reduce((s, v) => s + v, 0) / a.length;
+
+// Test digits k = 0, 1, … of the packed file (its last 2,000 records) as grey PNG files; returns [{path, label}].
+function digits(count) {
+  const bin = readFileSync(MNIST);
+  const first = bin.length / RECORD - 2000;
+  return Array.from({ length: count }, (_, k) => {
+    const r = bin.subarray((first + k * 37) * RECORD, (first + k * 37 + 1) * RECORD);
+    const png = new PNG({ width: 28, height: 28 });
+    for (let p = 0; p < 784; p++) png.data.set([r[1 + p], r[1 + p], r[1 + p], 255], p * 4);
+    const path = join(dir, `digit_${k}.png`);
+    writeFileSync(path, PNG.sync.write(png));
+    return { path, label: r[0] };
+  });
+}
+
+async function start(page, { net = 'lenet', iters, snapshot, testEvery = '' }) {
+  await page.selectOption('#train-net', net);
+  await page.fill('#train-iters', String(iters));
+  await page.fill('#train-snapshot', String(snapshot));
+  await page.fill('#train-test-every', String(testEvery));
+  await page.fill('#train-seed', '1');
+  await page.click('#train-start');
+}
+
+test('LeNet trains in the page: loss, filters, pause and resume, snapshots, export and load', { timeout: 300_000 }, async () => {
+  const { page, errors } = b;
+  await b.open();
+  await page.evaluate(() => {
+    globalThis.longTasks = [];
+    new PerformanceObserver((l) => globalThis.longTasks.push(...l.getEntries().map((e) => e.duration)))
+      .observe({ type: 'longtask' });
+  });
+  const t0 = Date.now();
+  await start(page, { iters: 300, snapshot: 100, testEvery: 100 });
+
+  // An early grid, then Pause: the iterations stop; Resume: they go on.
+  await page.waitForFunction(() => Number(document.getElementById('train-filters').dataset.iter) >= 1, null, { timeout: 60_000 });
+  const early = await canvasPixels(page, 'train-filters');
+  const earlyIter = await page.$eval('#train-filters', (c) => Number(c.dataset.iter));
+  await page.waitForFunction(() => Number(document.getElementById('train-progress').dataset.iter) >= 40);
+  await page.click('#train-pause');
+  await page.waitForFunction(() => document.getElementById('train-section').dataset.state === 'paused');
+  const paused = await iter(page);
+  await page.waitForTimeout(1500);
+  assert.equal(await iter(page), paused, 'no iterations while paused');
+  assert.equal(await state(page), 'paused');
+  await page.click('#train-resume');
+  await page.waitForFunction((n) => Number(document.getElementById('train-progress').dataset.iter) > n, paused);
+  console.log(`paused at iteration ${paused}, resumed`);
+
+  await page.waitForFunction(() => ['done', 'failed', 'stopped'].includes(document.getElementById('train-section').dataset.state),
+    null, { timeout: 240_000 });
+  assert.equal(await state(page), 'done');
+  const wall = (Date.now() - t0) / 1000;
+  const r = await page.evaluate(() => {
+    const v = globalThis.zfvisViews.train;
+    return {
+      loss: v.losses.loss, iters: v.losses.iter, tests: v.tests, snapshots: v.snapshots.map((s) => [s.iter, s.name, s.file.size]),
+      its: v.itersPerSecond, progress: document.getElementById('train-progress').textContent,
+      listed: [...document.querySelectorAll('#train-snapshots li')].map((li) => li.dataset.name),
+      gridIter: Number(document.getElementById('train-filters').dataset.iter),
+      charts: document.querySelectorAll('#train-loss-chart .uplot, #train-acc-chart .uplot').length,
+    };
+  });
+  console.log(`LeNet, 300 iterations in Chromium: ${r.its.toFixed(1)} it/s of training (${wall.toFixed(1)} s from Start to done, `
+    + `pause and tests included); “${r.progress}”`);
+  assert.equal(r.loss.length, 300);
+  assert.deepEqual(r.iters.slice(0, 3), [0, 1, 2]);
+  const [first, last] = [mean(r.loss.slice(0, 50)), mean(r.loss.slice(-50))];
+  console.log(`mean loss: first 50 iterations ${first.toFixed(4)}, last 50 ${last.toFixed(4)}`);
+  assert.ok(last < first * 0.5, `the loss falls: ${first} → ${last}`);
+  assert.deepEqual(r.tests.map((t) => t.iter), [0, 100, 200, 300]);
+  const acc = r.tests.at(-1).accuracy[0].value;
+  console.log(`test accuracy: ${r.tests.map((t) => t.accuracy[0].value.toFixed(4)).join(', ')}`);
+  assert.ok(acc > 0.85, `test accuracy at 300: ${acc}`);
+  assert.deepEqual(r.snapshots.map((s) => s[1]), ['lenet_iter_100.caffemodel', 'lenet_iter_200.caffemodel', 'lenet_iter_300.caffemodel']);
+  assert.deepEqual(r.listed, r.snapshots.map((s) => s[1]));
+  assert.equal(r.charts, 2, 'the loss and accuracy charts');
+
+  // The grid at the end differs from the early one.
+  assert.equal(r.gridIter, 300);
+  const late = await canvasPixels(page, 'train-filters');
+  assert.equal(late.width, early.width);
+  const changed = late.rgba.reduce((n, v, i) => n + (v !== early.rgba[i]), 0);
+  console.log(`conv1 grid: ${changed} of ${late.rgba.length} bytes changed between iterations ${earlyIter} and 300`);
+  assert.ok(changed > late.rgba.length / 10, 'the conv1 grid changed');
+
+  // Export: a download of the snapshot's bytes.
+  const [download] = await Promise.all([page.waitForEvent('download'),
+    page.click('#train-snapshots li[data-iter="300"] button[data-action=export]')]);
+  assert.equal(download.suggestedFilename(), 'lenet_iter_300.caffemodel');
+  const exported = join(dir, 'lenet_iter_300.caffemodel');
+  await download.saveAs(exported);
+  assert.equal(readFileSync(exported).length, r.snapshots[2][2]);
+
+  // Load in the page, then classify test digits: the page's top-5 equal the CLI's for the exported file.
+  await page.click('#train-snapshots li[data-iter="300"] button[data-action=load]');
+  await page.waitForFunction(() => /^Loaded/.test(document.getElementById('status').textContent)
+    || !document.getElementById('error').hidden);
+  assert.ok(await page.isHidden('#error'), await page.textContent('#error'));
+  assert.match(await page.textContent('#status'), /lenet_train_test\.prototxt \+ lenet_iter_300\.caffemodel/);
+  assert.equal(await page.inputValue('#scale'), '0.00390625');
+  const images = digits(8);
+  await page.setInputFiles('#image-files', images.map((d) => d.path));
+  await page.waitForFunction(() => document.querySelectorAll('#results tr[data-done]').length === 8);
+  const pageTop = await page.$$eval('#results tbody tr', (rows) => rows.map((tr) =>
+    [...tr.querySelectorAll('details li button')].map((bt) => Number(bt.dataset.class))));
+  const right = pageTop.filter((t, i) => t[0] === images[i].label).length;
+  console.log(`the page's top-1 of 8 test digits: ${pageTop.map((t) => t[0]).join(' ')} (labels ${images.map((d) => d.label).join(' ')})`);
+  assert.ok(right >= 6, `${right} of 8 digits right`);
+  if (existsSync(CLI)) {
+    const json = JSON.parse(execFileSync(CLI, ['forward', LENET_NET, exported, '--image', ...images.map((d) => d.path),
+      '--scale', '0.00390625', '--json'], { encoding: 'utf8' }));
+    const cliTop = json.map((o) => o.top.map((t) => t.index));
+    assert.deepEqual(pageTop, cliTop, 'the page and the CLI rank the classes alike');
+  } else {
+    console.log(`${CLI} is absent: the CLI comparison was skipped`);
+  }
+
+  const longTasks = await page.evaluate(() => globalThis.longTasks);
+  console.log(`main-thread tasks over 50 ms: ${longTasks.length} ${JSON.stringify(longTasks.map(Math.round))}`);
+  assert.deepEqual(longTasks.filter((ms) => ms > 200), [], 'no main-thread task over 200 ms while training');
+  assert.deepEqual(errors, []);
+});
+
+test('Stop keeps the weights so far; a broken prototxt fails with a message and the page keeps working', { timeout: 120_000 }, async () => {
+  const { page, errors } = b;
+  await b.open();
+  await start(page, { iters: 5000, snapshot: 0 });
+  await page.waitForFunction(() => Number(document.getElementById('train-progress').dataset.iter) >= 10, null, { timeout: 60_000 });
+  await page.click('#train-stop');
+  await page.waitForFunction(() => document.getElementById('train-section').dataset.state === 'stopped');
+  const stopped = await page.evaluate(() => globalThis.zfvisViews.train.snapshots.map((s) => s.iter));
+  assert.equal(stopped.length, 1, 'a snapshot of the weights at the stop');
+  assert.equal(stopped[0], await iter(page));
+
+  const net = join(dir, 'broken_train_test.prototxt');
+  writeFileSync(net, readFileSync(LENET_NET, 'utf8').replace('type: "Pooling"', 'type: "Frobnicate"'));
+  const solver = join(dir, 'lenet_solver.prototxt');
+  writeFileSync(solver, readFileSync(join(ROOT, 'crates/core/src/train/nets/lenet_solver.prototxt')));
+  await page.selectOption('#train-net', 'custom');
+  await page.setInputFiles('#train-net-file', net);
+  await page.setInputFiles('#train-solver-file', solver);
+  await page.click('#train-start');
+  await page.waitForFunction(() => ['failed', 'done'].includes(document.getElementById('train-section').dataset.state));
+  assert.equal(await state(page), 'failed');
+  const message = await page.textContent('#error');
+  console.log(`broken prototxt: “${message}”`);
+  assert.match(message, /^Training: .*Frobnicate/);
+
+  // The page still trains.
+  await page.selectOption('#train-net', 'lenet');
+  await start(page, { iters: 5, snapshot: 0 });
+  await page.waitForFunction(() => ['failed', 'done'].includes(document.getElementById('train-section').dataset.state));
+  assert.equal(await state(page), 'done');
+  assert.equal(await iter(page), 5);
+  assert.deepEqual(errors, []);
+});
