@@ -143,6 +143,17 @@ test('LeNet trains in the page: loss, filters, pause and resume, snapshots, expo
     console.log(`${CLI} is absent: the CLI comparison was skipped`);
   }
 
+  // All snapshots to the training evolution view (the last one loaded as the model): its filter grids.
+  await page.click('#train-evolution');
+  await page.waitForFunction(() => /^3 snapshot\(s\)/.test(document.getElementById('evolution-info').textContent));
+  await page.fill('#evolution-channels', '');
+  await page.click('#evolution-run');
+  await page.waitForFunction(() => ['done', 'failed'].includes(document.getElementById('evolution-section').dataset.state),
+    null, { timeout: 60_000 });
+  assert.equal(await page.$eval('#evolution-section', (e) => e.dataset.state), 'done');
+  assert.deepEqual(await page.$$eval('#evolution-grids figcaption', (f) => f.map((c) => c.firstChild.textContent)),
+    ['iter 100', 'iter 200', 'iter 300']);
+
   const longTasks = await page.evaluate(() => globalThis.longTasks);
   console.log(`main-thread tasks over 50 ms: ${longTasks.length} ${JSON.stringify(longTasks.map(Math.round))}`);
   assert.deepEqual(longTasks.filter((ms) => ms > 200), [], 'no main-thread task over 200 ms while training');

@@ -6,7 +6,6 @@ use super::{from_js, js_error, to_js, GridJs, TileJs};
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
 use zfvis_core::datasets::{cifar10, mnist, Dataset};
-use zfvis_core::formats::caffe::train_net::TrainNet;
 use zfvis_core::graph::Graph;
 use zfvis_core::ops::Op;
 use zfvis_core::train::{nets, Solver, Trainer};
@@ -115,7 +114,6 @@ pub struct Training {
     t: Trainer,
     /// The train_test prototxt (none when the net came inside the solver).
     net_text: Option<String>,
-    prefix: String,
     /// The iteration of the last test pass and of the last snapshot taken, so that each is due once.
     tested_at: Option<u32>,
     snapped_at: Option<u32>,
@@ -153,17 +151,8 @@ impl Training {
         }
         let (train, test) = data.into_sets()?;
         let seed = o.seed.map(u64::from).or(solver.random_seed).unwrap_or(1);
-        let net = match (&net_text, &solver.net_param) {
-            (Some(text), _) => TrainNet::build(text.as_bytes(), train.shape(), seed),
-            (None, Some(p)) => TrainNet::from_param(p, train.shape(), seed),
-            (None, None) => return Err(JsError::new("no net: give its train_test prototxt (the solver holds none)")),
-        }
-        .map_err(|e| js_error(e.context("the net")))?;
-        let prefix = solver.snapshot_prefix.clone().unwrap_or_else(|| net.graph.name.clone());
-        // The file name only: Caffe's prefixes often hold a path (examples/mnist/lenet).
-        let prefix = prefix.rsplit(['/', '\\']).next().filter(|p| !p.is_empty()).unwrap_or("net").to_string();
-        let t = Trainer::new(net, solver, train, test, seed).map_err(js_error)?;
-        Ok(Training { t, net_text, prefix, tested_at: None, snapped_at: None })
+        let t = Trainer::for_solver(net_text.as_deref().map(str::as_bytes), solver, train, test, seed).map_err(js_error)?;
+        Ok(Training { t, net_text, tested_at: None, snapped_at: None })
     }
 
     /// Up to `n` iterations; stops early before an iteration when a test pass is due, after one when a
@@ -236,7 +225,7 @@ impl Training {
     /// Snapshot files are named `<prefix>_iter_<N>.caffemodel`, as Caffe names them.
     #[wasm_bindgen(getter, js_name = snapshotPrefix)]
     pub fn snapshot_prefix(&self) -> String {
-        self.prefix.clone()
+        self.t.snapshot_prefix()
     }
 
     /// The net's name.
