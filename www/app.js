@@ -224,6 +224,8 @@ const ctx = {
   modelFiles: () => (state.model ? { ...state.model, mean: meanInUse() } : null),
   // Gives files to the page as if picked (the training view loads a snapshot with its prototxt this way).
   addFiles: (files) => addFiles(files),
+  // Snapshots of the loaded model for the training evolution view (the training view hands its own over).
+  compareSnapshots: (files) => evolutionView.setSnapshots(files),
 };
 
 const topkView = new TopKView(ctx, {

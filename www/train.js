@@ -43,7 +43,7 @@ export class TrainView {
       snapshot: q('train-snapshot'), testEvery: q('train-test-every'), seed: q('train-seed'), start: q('train-start'),
       pause: q('train-pause'), resume: q('train-resume'), stop: q('train-stop'), progress: q('train-progress'),
       canvas: q('train-filters'), layer: q('train-filters-layer'), lossChart: q('train-loss-chart'),
-      accChart: q('train-acc-chart'), list: q('train-snapshots'), evolution: q('train-evolution'),
+      accChart: q('train-acc-chart'), list: q('train-snapshots'), evolution: q('train-evolution'), live: q('train-live'),
     };
     const e = this.#el;
     e.form.onsubmit = (ev) => ev.preventDefault();
@@ -148,6 +148,7 @@ export class TrainView {
     this.#started = null;
     this.#charts = { loss: null, acc: null };
     for (const box of [e.lossChart, e.accChart, e.list]) box.replaceChildren();
+    e.live.hidden = false;
     const c = e.canvas;
     c.width = 0;
     c.height = 0;
@@ -314,11 +315,7 @@ export class TrainView {
   async compare() {
     const snaps = [...this.snapshots];
     if (snaps.length < 2 || !(await this.load(snaps.at(-1)))) return;
-    const input = document.getElementById('evolution-files');
-    const dt = new DataTransfer();
-    for (const s of snaps) dt.items.add(s.file);
-    input.files = dt.files;
-    input.dispatchEvent(new Event('change'));
+    this.#ctx.compareSnapshots(snaps.map((s) => s.file));
     document.getElementById('evolution-section').scrollIntoView({ behavior: 'smooth', block: 'start' });
   }
 

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { PNG } from 'pngjs';
-import { CLI, ROOT, canvasPixels, openBrowser } from './helpers.mjs';
+import { CLI, ROOT, canvasPixels, cifarBatch, noFixtures, openBrowser } from './helpers.mjs';
 
 let b;
 before(async () => { b = await openBrowser(); });
@@ -191,5 +191,53 @@ test('Stop keeps the weights so far; a broken prototxt fails with a message and 
   await page.waitForFunction(() => ['failed', 'done'].includes(document.getElementById('train-section').dataset.state));
   assert.equal(await state(page), 'done');
   assert.equal(await iter(page), 5);
+  assert.deepEqual(errors, []);
+});
+
+test('CIFAR-10 quick trains on CIFAR-10 batches the user picks', { skip: noFixtures, timeout: 180_000 }, async () => {
+  const { page, errors } = b;
+  await b.open();
+  // 600 training images (data_batch_1.bin) and 200 test images (test_batch.bin) of all classes from the
+  // fixtures' test set (which is ordered by class).
+  const cifar = mkdtempSync(join(tmpdir(), 'zfvis-train-cifar-'));
+  const all = readFileSync(cifarBatch(10000));
+  const records = (n, first) => Buffer.concat(Array.from({ length: n }, (_, k) => all.subarray((k * 16 + first) * 3073, (k * 16 + first + 1) * 3073)));
+  writeFileSync(join(cifar, 'data_batch_1.bin'), records(600, 0));
+  writeFileSync(join(cifar, 'test_batch.bin'), records(200, 8));
+  await page.selectOption('#train-net', 'cifar10_quick');
+  assert.ok(await page.isVisible('#train-cifar-files'));
+  await page.click('#train-start');
+  await page.waitForSelector('#error:not([hidden])');
+  assert.match(await page.textContent('#error'), /^Training: choose the CIFAR-10 binary batches/);
+
+  await page.setInputFiles('#train-cifar-files', [join(cifar, 'data_batch_1.bin'), join(cifar, 'test_batch.bin')]);
+  // No test passes (the solver's are 100 batches of 100 images).
+  await start(page, { net: 'cifar10_quick', iters: 12, snapshot: 6, testEvery: 0 });
+  await page.waitForFunction(() => ['failed', 'done'].includes(document.getElementById('train-section').dataset.state),
+    null, { timeout: 150_000 });
+  assert.equal(await state(page), 'done', await page.textContent('#train-progress'));
+  const r = await page.evaluate(() => {
+    const v = globalThis.zfvisViews.train;
+    return { snapshots: v.snapshots.map((s) => s.name), loss: v.losses.loss, its: v.itersPerSecond };
+  });
+  console.log(`cifar10_quick in Chromium: ${r.its.toFixed(2)} it/s; losses ${r.loss.map((l) => l.toFixed(3)).join(' ')}`);
+  assert.deepEqual(r.snapshots, ['cifar10_quick_iter_6.caffemodel', 'cifar10_quick_iter_12.caffemodel']);
+  // The same losses as the CLI's on the same files.
+  if (existsSync(CLI)) {
+    const log = join(cifar, 'log.jsonl');
+    execFileSync(CLI, ['train', 'cifar10_quick', '--data', 'cifar10', cifar, '--max-iter', '12', '--test-interval', '0',
+      '--snapshot-dir', join(cifar, 'snapshots'), '--log', log]);
+    const cli = readFileSync(log, 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((l) => 'iter' in l).map((l) => l.loss);
+    const worst = Math.max(...cli.map((l, i) => Math.abs(l - r.loss[i]) / Math.max(1e-3, Math.abs(l))));
+    console.log(`CLI losses ${cli.map((l) => l.toFixed(3)).join(' ')}; worst relative difference ${worst.toExponential(2)}`);
+    assert.equal(cli.length, 12);
+    assert.ok(worst < 1e-3, `the page's losses differ from the CLI's by up to ${worst}`);
+  }
+  assert.equal(await page.$eval('#train-filters', (c) => Number(c.dataset.iter)), 12);
+  // conv1 has 3-channel filters: colour tiles.
+  const grid = await canvasPixels(page, 'train-filters');
+  let colour = 0;
+  for (let i = 0; i < grid.rgba.length; i += 4) colour += grid.rgba[i] !== grid.rgba[i + 1] || grid.rgba[i + 1] !== grid.rgba[i + 2];
+  assert.ok(colour > 100, `${colour} coloured pixels`);
   assert.deepEqual(errors, []);
 });
