@@ -139,7 +139,12 @@ impl Training {
         Self::start(Some(net.to_string()), Solver::parse(solver.as_bytes()).map_err(js_error)?, data, options(opts)?)
     }
 
-    fn start(net_text: Option<String>, mut solver: Solver, data: TrainingData, o: TrainingOptions) -> Result<Training, JsError> {
+    fn start(
+        net_text: Option<String>,
+        mut solver: Solver,
+        data: TrainingData,
+        o: TrainingOptions,
+    ) -> Result<Training, JsError> {
         if let Some(n) = o.max_iter {
             solver.max_iter = n;
         }
@@ -151,7 +156,8 @@ impl Training {
         }
         let (train, test) = data.into_sets()?;
         let seed = o.seed.map(u64::from).or(solver.random_seed).unwrap_or(1);
-        let t = Trainer::for_solver(net_text.as_deref().map(str::as_bytes), solver, train, test, seed).map_err(js_error)?;
+        let t =
+            Trainer::for_solver(net_text.as_deref().map(str::as_bytes), solver, train, test, seed).map_err(js_error)?;
         Ok(Training { t, net_text, tested_at: None, snapped_at: None })
     }
 
@@ -248,14 +254,17 @@ impl Training {
         let node = self.t.net().graph.node(layer).ok_or_else(|| JsError::new(&format!("no layer named '{layer}'")))?;
         let weights =
             node.weights().first().ok_or_else(|| JsError::new(&format!("layer '{layer}' has no weights to tile")))?;
-        let g = tile::tile_filters(weights, &o.options()?).map_err(|e| js_error(e.context(format!("layer '{layer}'"))))?;
+        let g =
+            tile::tile_filters(weights, &o.options()?).map_err(|e| js_error(e.context(format!("layer '{layer}'"))))?;
         to_js(&GridJs::from(g))
     }
 
     /// The train_test prototxt: with a snapshot, the page loads it as a model.
     #[wasm_bindgen(js_name = netText)]
     pub fn net_text(&self) -> Result<String, JsError> {
-        self.net_text.clone().ok_or_else(|| JsError::new("the net came inside the solver (net_param): no prototxt text"))
+        self.net_text
+            .clone()
+            .ok_or_else(|| JsError::new("the net came inside the solver (net_param): no prototxt text"))
     }
 }
 
