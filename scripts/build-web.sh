@@ -34,8 +34,8 @@ build() {
 }
 build pkg +simd128
 build pkg-relaxed +simd128,+relaxed-simd
-# The size budget the README states, per build (about 0.83 MB gzipped).
-budget=2500000
+# The size budget the README states, per build (about 1 MB gzipped).
+budget=2750000
 for out in pkg pkg-relaxed; do
   size=$(stat -c %s "www/$out/zfvis_web_bg.wasm")
   echo "www/$out/zfvis_web_bg.wasm: $size bytes (budget $budget)"

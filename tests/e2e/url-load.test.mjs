@@ -154,7 +154,7 @@ test('each failed download says what happened and names the URL; a good model lo
     errors.length = 0;
   });
 
-test('the examples menu: ONNX zoo links by ?model=, and the bundled example by relative URLs', { skip: noFixtures, timeout: 60_000 }, async () => {
+test('the examples menu: ONNX zoo links by ?model=, and the bundled examples by relative URLs', { skip: noFixtures, timeout: 60_000 }, async () => {
   const { page, errors } = b;
   await b.open();
   const links = await page.$$eval('#example-links a', (as) => as.map((a) => ({ text: a.textContent, href: a.getAttribute('href') })));
@@ -165,20 +165,21 @@ test('the examples menu: ONNX zoo links by ?model=, and the bundled example by r
     assert.deepEqual([...params.keys()], ['model'], text);
     assert.match(params.get('model'), /^https:\/\/media\.githubusercontent\.com\/media\/onnx\/models\/main\/validated\/vision\/classification\/[\w-]+\/model\/[\w.-]+\.onnx$/, text);
   }
-  // The bundled example (copied by build-web.sh when the fixtures exist) is a link too.
-  await page.click('#example-links a[href*="examples/"]');
+  // The bundled examples (LeNet, committed; CIFAR-10 quick, copied by build-web.sh when the fixtures exist) are
+  // links too.
+  await page.click('#example-links a[href*="examples/cifar10_quick/"]');
   await page.waitForFunction(() => document.querySelectorAll('#results tr[data-done]').length === 10, null, { timeout: 20_000 });
   assert.match(await page.textContent('#status'), /^Loaded cifar10_quick\.prototxt \+ cifar10_quick_iter_4000\.caffemodel with mean mean_approx\.binaryproto/);
   await page.waitForFunction(() => location.hash.includes('image='));
   const fields = new URLSearchParams(new URL(page.url()).hash.slice(1));
-  assert.equal(fields.get('model'), 'examples/cifar10_quick.prototxt');
+  assert.equal(fields.get('model'), 'examples/cifar10_quick/cifar10_quick.prototxt');
   assert.equal(fields.getAll('image').length, 10);
 
-  // The example button's files are named by their URLs in links as well.
+  // The example button's files (LeNet's) are named by their URLs in links as well.
   await b.open();
   await page.click('#example-btn');
   await page.waitForFunction(() => document.querySelectorAll('#results tr[data-done]').length === 10, null, { timeout: 20_000 });
   await page.waitForFunction(() => location.hash.includes('image='));
-  assert.equal(new URLSearchParams(new URL(page.url()).hash.slice(1)).get('weights'), 'examples/cifar10_quick_iter_4000.caffemodel');
+  assert.equal(new URLSearchParams(new URL(page.url()).hash.slice(1)).get('weights'), 'examples/lenet/lenet_iter_10000.caffemodel');
   assert.deepEqual(errors, []);
 });

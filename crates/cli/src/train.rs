@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 use zfvis_core::datasets::{mnist, Dataset};
 use zfvis_core::formats::caffe::export::caffemodel;
-use zfvis_core::train::{nets, Solver, Trainer};
+use zfvis_core::train::{nets, Overrides, Solver, Trainer};
 use zfvis_core::{Error, Result};
 
 #[derive(Args)]
@@ -96,17 +96,10 @@ fn load_solver(solver: &str) -> Result<(Solver, Option<Vec<u8>>)> {
 
 pub fn run(args: TrainArgs) -> Result<()> {
     let (mut solver, net_text) = load_solver(&args.solver)?;
-    if let Some(n) = args.max_iter {
-        solver.max_iter = n;
-    }
-    if let Some(n) = args.snapshot {
-        solver.snapshot = n;
-    }
-    if let Some(n) = args.test_interval {
-        solver.test_interval = n;
-    }
+    let overrides =
+        Overrides { max_iter: args.max_iter, snapshot: args.snapshot, test_interval: args.test_interval, seed: args.seed };
+    let seed = overrides.apply(&mut solver);
     let (train, test) = load_data(&args.data)?;
-    let seed = args.seed.or(solver.random_seed).unwrap_or(1);
     let display = solver.display;
     let (train_len, test_len, shape) = (train.len(), test.len(), train.shape());
     let mut t = Trainer::for_solver(net_text.as_deref(), solver, train, Some(test), seed)?;

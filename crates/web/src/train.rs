@@ -6,9 +6,9 @@ use super::{from_js, js_error, to_js, GridJs, TileJs};
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
 use zfvis_core::datasets::{cifar10, mnist, Dataset};
-use zfvis_core::graph::Graph;
+use zfvis_core::formats::caffe::export::caffemodel;
 use zfvis_core::ops::Op;
-use zfvis_core::train::{nets, Solver, Trainer};
+use zfvis_core::train::{nets, Overrides, Solver, Trainer};
 use zfvis_core::vis::tile;
 
 /// The images to train and test on: the packed MNIST digits (`mnist`), or CIFAR-10 batches added one file
@@ -145,17 +145,14 @@ impl Training {
         data: TrainingData,
         o: TrainingOptions,
     ) -> Result<Training, JsError> {
-        if let Some(n) = o.max_iter {
-            solver.max_iter = n;
-        }
-        if let Some(n) = o.snapshot {
-            solver.snapshot = n;
-        }
-        if let Some(n) = o.test_interval {
-            solver.test_interval = n;
-        }
+        let overrides = Overrides {
+            max_iter: o.max_iter,
+            snapshot: o.snapshot,
+            test_interval: o.test_interval,
+            seed: o.seed.map(u64::from),
+        };
+        let seed = overrides.apply(&mut solver);
         let (train, test) = data.into_sets()?;
-        let seed = o.seed.map(u64::from).or(solver.random_seed).unwrap_or(1);
         let t =
             Trainer::for_solver(net_text.as_deref().map(str::as_bytes), solver, train, test, seed).map_err(js_error)?;
         Ok(Training { t, net_text, tested_at: None, snapped_at: None })
@@ -209,7 +206,7 @@ impl Training {
 
     /// The current weights as a V2 .caffemodel.
     pub fn caffemodel(&self) -> Result<Vec<u8>, JsError> {
-        Ok(caffemodel(&self.t.net().graph))
+        caffemodel(&self.t.model(), &self.t.net().graph.name).map_err(js_error)
     }
 
     #[wasm_bindgen(getter)]
@@ -265,77 +262,5 @@ impl Training {
         self.net_text
             .clone()
             .ok_or_else(|| JsError::new("the net came inside the solver (net_param): no prototxt text"))
-    }
-}
-
-/// A graph's weights as a V2 .caffemodel, the bytes `zfvis_core::formats::caffe::export::caffemodel` writes
-/// (a NetParameter: the net's name, then for each layer with weights its name, type and blobs with their
-/// shapes), encoded here: prost's encoders of the Caffe messages would add about 100 KB to the module.
-fn caffemodel(graph: &Graph) -> Vec<u8> {
-    fn varint(out: &mut Vec<u8>, mut v: u64) {
-        while v >= 0x80 {
-            out.push(v as u8 | 0x80);
-            v >>= 7;
-        }
-        out.push(v as u8);
-    }
-    // A length-delimited field.
-    fn field(out: &mut Vec<u8>, number: u64, body: &[u8]) {
-        varint(out, number << 3 | 2);
-        varint(out, body.len() as u64);
-        out.extend_from_slice(body);
-    }
-    let mut net = Vec::new();
-    field(&mut net, 1, graph.name.as_bytes());
-    for node in graph.nodes.iter().filter(|n| !n.weights().is_empty()) {
-        let mut layer = Vec::new();
-        field(&mut layer, 1, node.name.as_bytes());
-        field(&mut layer, 2, node.type_name.as_bytes());
-        for w in node.weights() {
-            let mut blob = Vec::with_capacity(w.len() * 4 + 32);
-            let mut dims = Vec::new();
-            w.shape().iter().for_each(|&d| varint(&mut dims, d as u64));
-            let mut shape = Vec::new();
-            if !dims.is_empty() {
-                field(&mut shape, 1, &dims);
-            }
-            // BlobProto: data (5, packed floats), then shape (7), in the order prost writes them.
-            if !w.is_empty() {
-                let data: Vec<u8> = w.iter().flat_map(|v| v.to_le_bytes()).collect();
-                field(&mut blob, 5, &data);
-            }
-            field(&mut blob, 7, &shape);
-            field(&mut layer, 7, &blob);
-        }
-        field(&mut net, 100, &layer);
-    }
-    net
-}
-
-#[cfg(test)]
-mod tests {
-    use zfvis_core::datasets::Dataset;
-    use zfvis_core::formats::caffe::{export, train_net::TrainNet};
-    use zfvis_core::train::{nets, Solver, Trainer};
-
-    #[test]
-    fn caffemodel_bytes_are_the_exporters() {
-        let (net, solver) = nets::builtin("lenet").unwrap();
-        let mut records = Vec::new();
-        for i in 0..70u32 {
-            records.push((i % 10) as u8);
-            records.extend((0..784u32).map(|p| ((p * 7 + i * 13) % 256) as u8));
-        }
-        let data = Dataset::from_mnist(&records).unwrap();
-        let net = TrainNet::build(net.as_bytes(), data.shape(), 1).unwrap();
-        let mut solver = Solver::parse(solver.as_bytes()).unwrap();
-        solver.test_interval = 0;
-        let mut t = Trainer::new(net, solver, data, None, 1).unwrap();
-        t.step().unwrap();
-        let want = export::caffemodel(&t.model(), &t.net().graph.name).unwrap();
-        let got = super::caffemodel(&t.net().graph);
-        let at = got.iter().zip(&want).position(|(a, b)| a != b);
-        let show = |v: &[u8]| v[at.unwrap_or(0).saturating_sub(8)..(at.unwrap_or(0) + 16).min(v.len())].to_vec();
-        assert!(at.is_none() && got.len() == want.len(), "differ at {at:?}: {:?} vs {:?}", show(&got), show(&want));
     }
 }

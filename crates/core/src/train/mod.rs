@@ -18,5 +18,5 @@ pub use loss::{Accuracy, SoftmaxWithLoss};
 pub use params::{layer_mults, param_mults, param_mults_of, Mults};
 pub use rng::Rng;
 pub use sgd::Sgd;
-pub use solver::{LrPolicy, Regularization, Solver};
+pub use solver::{LrPolicy, Overrides, Regularization, Solver};
 pub use trainer::{Step, TestResult, Trainer};

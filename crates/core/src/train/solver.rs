@@ -70,6 +70,27 @@ pub struct Solver {
     pub test_net_param: Vec<NetParameter>,
 }
 
+/// What a run may set instead of its solver: `max_iter`, `snapshot`, `test_interval`, and the seed of the
+/// fillers and the data layers' crops and mirrors.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Overrides {
+    pub max_iter: Option<u32>,
+    pub snapshot: Option<u32>,
+    pub test_interval: Option<u32>,
+    pub seed: Option<u64>,
+}
+
+impl Overrides {
+    /// Sets what is given on the solver; returns the run's seed: the given one, else the solver's
+    /// `random_seed`, else 1.
+    pub fn apply(&self, solver: &mut Solver) -> u64 {
+        solver.max_iter = self.max_iter.unwrap_or(solver.max_iter);
+        solver.snapshot = self.snapshot.unwrap_or(solver.snapshot);
+        solver.test_interval = self.test_interval.unwrap_or(solver.test_interval);
+        self.seed.or(solver.random_seed).unwrap_or(1)
+    }
+}
+
 /// Caffe's lr policies this solver does not implement.
 const OTHER_CAFFE_POLICIES: &[&str] = &["exp", "poly", "sigmoid"];
 
