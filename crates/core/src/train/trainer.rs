@@ -129,14 +129,14 @@ impl Trainer {
         let s = &self.sgd.solver;
         self.test.is_some()
             && s.test_interval > 0
-            && self.iter % s.test_interval == 0
+            && self.iter.is_multiple_of(s.test_interval)
             && (self.iter > 0 || s.test_initialization)
     }
 
     /// Whether Caffe would snapshot after the iteration just done.
     pub fn snapshot_due(&self) -> bool {
         let s = &self.sgd.solver;
-        (s.snapshot > 0 && self.iter > 0 && self.iter % s.snapshot == 0) || (self.finished() && s.snapshot_after_train)
+        (s.snapshot > 0 && self.iter > 0 && self.iter.is_multiple_of(s.snapshot)) || (self.finished() && s.snapshot_after_train)
     }
 
     /// The next `n` images of a feed as an N×C×H×W batch and their labels.
