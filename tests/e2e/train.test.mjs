@@ -185,12 +185,30 @@ test('Stop keeps the weights so far; a broken prototxt fails with a message and 
   console.log(`broken prototxt: “${message}”`);
   assert.match(message, /^Training: .*Frobnicate/);
 
-  // The page still trains.
+  // The page still trains. (A new run replaces the view's losses: the mark tells the last run's from this one's.)
   await page.selectOption('#train-net', 'lenet');
+  await page.evaluate(() => { globalThis.zfvisViews.train.losses.last = true; });
   await start(page, { iters: 5, snapshot: 0 });
-  await page.waitForFunction(() => ['failed', 'done'].includes(document.getElementById('train-section').dataset.state));
+  await page.waitForFunction(() => !globalThis.zfvisViews.train.losses.last
+    && ['failed', 'done'].includes(document.getElementById('train-section').dataset.state));
   assert.equal(await state(page), 'done');
   assert.equal(await iter(page), 5);
+  const builtin = await page.evaluate(() => [...globalThis.zfvisViews.train.losses.loss]);
+
+  // The user's own train_test prototxt and solver (BVLC's LeNet as files) train as the built-in does.
+  await page.selectOption('#train-net', 'custom');
+  await page.setInputFiles('#train-net-file', LENET_NET);
+  await page.setInputFiles('#train-solver-file', solver);
+  await page.selectOption('#train-data', 'mnist');
+  await page.evaluate(() => { globalThis.zfvisViews.train.losses.last = true; });
+  await start(page, { net: 'custom', iters: 5, snapshot: 0 });
+  await page.waitForFunction(() => !globalThis.zfvisViews.train.losses.last
+    && ['failed', 'done'].includes(document.getElementById('train-section').dataset.state));
+  assert.equal(await state(page), 'done', await page.textContent('#error'));
+  assert.equal(await iter(page), 5);
+  const own = await page.evaluate(() => [...globalThis.zfvisViews.train.losses.loss]);
+  assert.equal(own.length, 5);
+  assert.deepEqual(own, builtin, 'the same net, seed and data give the same losses');
   assert.deepEqual(errors, []);
 });
 
