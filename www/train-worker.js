@@ -5,7 +5,7 @@
 //        test: File | null}, options: {maxIter, snapshot, testInterval, seed}, gridMs, tile}
 //      {op: 'pause'}, {op: 'resume'}, {op: 'stop'}
 // Out: {type: 'status', text}
-//      {type: 'started', name, iter, maxIter, prefix, layer, netText}
+//      {type: 'started', name, iter, maxIter, prefix, layer, netText, mean: Uint8Array (a mean.binaryproto) | null}
 //      {type: 'progress', steps: Float32Array of [iter, loss, rate]…, iter, busyMs}
 //      {type: 'test', result: {iter, loss, accuracy: [{name, value}], images}}
 //      {type: 'grid', iter, layer, grid: {width, height, rgba, tiles, grid}}
@@ -71,7 +71,8 @@ async function train({ source, data, options, gridMs = 500, tile }) {
   try {
     netText = t.netText();
   } catch { /* the net came inside the solver */ }
-  post({ type: 'started', name: t.name, iter: t.iter, maxIter: t.maxIter, prefix: t.snapshotPrefix, layer, netText });
+  const mean = t.meanBinaryproto() ?? null;
+  post({ type: 'started', name: t.name, iter: t.iter, maxIter: t.maxIter, prefix: t.snapshotPrefix, layer, netText, mean });
   let busyMs = 0;
   let n = 1; // iterations per turn, sized to CHUNK_MS
   let gridAt = -Infinity;

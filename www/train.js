@@ -304,10 +304,13 @@ export class TrainView {
     return new File([st.netText], `${st.prefix}_train_test.prototxt`, { type: 'text/plain' });
   }
 
-  /** Loads the train_test prototxt with a snapshot as the page's model; true when it loaded. */
+  /** Loads the train_test prototxt with a snapshot (and the training images' mean, when the net subtracts a
+   * mean file) as the page's model; true when it loaded. */
   async load(snap) {
-    if (!this.#started?.netText) return false;
-    await this.#ctx.addFiles([this.#prototxt(), snap.file]);
+    const st = this.#started;
+    if (!st?.netText) return false;
+    const mean = st.mean ? [new File([st.mean], 'mean.binaryproto', { type: 'application/octet-stream' })] : [];
+    await this.#ctx.addFiles([this.#prototxt(), snap.file, ...mean]);
     return this.#ctx.modelFiles()?.weights === snap.file;
   }
 

@@ -257,5 +257,9 @@ test('CIFAR-10 quick trains on CIFAR-10 batches the user picks', { skip: noFixtu
   let colour = 0;
   for (let i = 0; i < grid.rgba.length; i += 4) colour += grid.rgba[i] !== grid.rgba[i + 1] || grid.rgba[i + 1] !== grid.rgba[i + 2];
   assert.ok(colour > 100, `${colour} coloured pixels`);
+  // Loaded in the page, the snapshot comes with the training images' mean (the net names a mean_file).
+  await page.evaluate(() => globalThis.zfvisViews.train.load(globalThis.zfvisViews.train.snapshots.at(-1)));
+  await page.waitForFunction(() => /^Loaded/.test(document.getElementById('status').textContent));
+  assert.match(await page.textContent('#status'), /cifar10_quick_iter_12\.caffemodel with mean mean\.binaryproto/);
   assert.deepEqual(errors, []);
 });

@@ -43,3 +43,12 @@ fn only_caffe_models_are_exported() {
     let e = caffe::export::caffemodel(&m, "mnist").unwrap_err();
     assert!(e.to_string().contains("only a Caffe model"), "{e}");
 }
+
+#[test]
+fn a_mean_image_round_trips_as_a_mean_binaryproto() {
+    use zfvis_core::formats::caffe::{export::mean_binaryproto, read_mean};
+    let mean = zfvis_core::ops::tensor(&[3, 2, 4], (0..24).map(|v| v as f32 * 1.5 - 7.0).collect());
+    let bytes = mean_binaryproto(&mean).unwrap();
+    assert_eq!(read_mean(&bytes).unwrap(), mean);
+    assert!(mean_binaryproto(&zfvis_core::ops::tensor(&[2, 2], vec![0.0; 4])).is_err());
+}

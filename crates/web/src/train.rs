@@ -6,7 +6,7 @@ use super::{from_js, js_error, to_js, GridJs, TileJs};
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
 use zfvis_core::datasets::{cifar10, mnist, Dataset};
-use zfvis_core::formats::caffe::export::caffemodel;
+use zfvis_core::formats::caffe::export::{caffemodel, mean_binaryproto};
 use zfvis_core::ops::Op;
 use zfvis_core::train::{nets, Overrides, Solver, Trainer};
 use zfvis_core::vis::tile;
@@ -202,6 +202,13 @@ impl Training {
     pub fn snapshot(&mut self) -> Result<Vec<u8>, JsError> {
         self.snapped_at = Some(self.t.iter());
         self.caffemodel()
+    }
+
+    /// The training images' mean image as a mean.binaryproto, when the net names a `mean_file` (the page
+    /// loads it with a snapshot); else undefined.
+    #[wasm_bindgen(js_name = meanBinaryproto)]
+    pub fn mean_binaryproto(&self) -> Result<Option<Vec<u8>>, JsError> {
+        self.t.mean_image().map(|m| mean_binaryproto(&m)).transpose().map_err(js_error)
     }
 
     /// The current weights as a V2 .caffemodel.

@@ -270,6 +270,13 @@ impl Trainer {
         Ok(TestResult { iter: self.iter, loss, accuracy, images })
     }
 
+    /// The mean image that stands for the net's `mean_file` (C×H×W, the training images' mean), if it has one.
+    pub fn mean_image(&self) -> Option<Tensor> {
+        let [c, h, w] = self.train.data.shape();
+        let mean = self.mean.as_ref().filter(|_| self.net.train.mean_file.is_some())?;
+        Some(crate::ops::tensor(&[c, h, w], mean.clone()))
+    }
+
     /// The net as it is now, as a model the visualizations and the exporter take (its preprocessing is the
     /// TRAIN data layer's).
     pub fn model(&self) -> Model {

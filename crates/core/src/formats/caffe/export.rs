@@ -35,3 +35,20 @@ pub fn caffemodel(model: &Model, name: &str) -> Result<Vec<u8>> {
         .collect();
     Ok(NetParameter { name: Some(name.to_string()), layer, ..Default::default() }.encode_to_vec())
 }
+
+/// A C×H×W mean image as a `mean.binaryproto`, as Caffe's compute_image_mean writes it (a BlobProto of
+/// num 1, channels, height, width).
+pub fn mean_binaryproto(mean: &crate::Tensor) -> Result<Vec<u8>> {
+    let &[c, h, w] = mean.shape() else {
+        bail!(input, "a mean image is C×H×W, not {}", crate::ops::fmt_shape(mean.shape()));
+    };
+    Ok(BlobProto {
+        num: Some(1),
+        channels: Some(c as i32),
+        height: Some(h as i32),
+        width: Some(w as i32),
+        data: mean.iter().copied().collect(),
+        ..Default::default()
+    }
+    .encode_to_vec())
+}
