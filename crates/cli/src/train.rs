@@ -6,7 +6,7 @@ use clap::{Args, ValueEnum};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 use zfvis_core::datasets::{mnist, Dataset};
-use zfvis_core::formats::caffe::export::caffemodel;
+use zfvis_core::formats::caffe::export::{caffemodel, mean_binaryproto};
 use zfvis_core::train::{nets, Overrides, Solver, Trainer};
 use zfvis_core::{Error, Result};
 
@@ -106,6 +106,12 @@ pub fn run(args: TrainArgs) -> Result<()> {
     let prefix = t.snapshot_prefix();
     let dir = args.snapshot_dir.unwrap_or_else(|| PathBuf::from("."));
     std::fs::create_dir_all(&dir).map_err(|e| Error::input(format!("{}: {e}", dir.display())))?;
+    // The mean image the net's mean_file stands for, beside the snapshots, for loading them elsewhere.
+    if let Some(mean) = t.mean_image() {
+        let file = dir.join(format!("{prefix}_mean.binaryproto"));
+        std::fs::write(&file, mean_binaryproto(&mean)?).map_err(|e| Error::input(format!("{}: {e}", file.display())))?;
+        println!("Mean image: {}", file.display());
+    }
     let mut log = match &args.log {
         Some(p) => Some(std::fs::File::create(p).map_err(|e| Error::input(format!("{}: {e}", p.display())))?),
         None => None,
