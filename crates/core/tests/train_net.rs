@@ -219,7 +219,7 @@ fn builtin_solvers() {
     assert_eq!(s.momentum, 0.9);
     assert_eq!(s.weight_decay, 0.0005);
     assert_eq!(s.lr_policy, LrPolicy::Inv { gamma: 0.0001, power: 0.75 });
-    assert_eq!((s.test_iter.as_slice(), s.test_interval, s.display), (&[100][..], 500, 100));
+    assert_eq!((s.test_iter.as_slice(), s.test_interval, s.display), (&[20][..], 500, 100));
     assert_eq!((s.max_iter, s.snapshot, s.snapshot_prefix.as_deref()), (10000, 5000, Some("lenet")));
     assert_eq!(s.net.as_deref(), Some("lenet_train_test.prototxt"));
 
