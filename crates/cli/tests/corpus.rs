@@ -212,7 +212,7 @@ fn malformed_inputs_are_refused_cleanly_and_good_models_still_load() {
         eprintln!("note: GNU /usr/bin/time not found; max RSS is not measured");
     }
 
-    println!("{:<34} {:<6} {:>5} {:>7} {:>8}  {}", "case", "expect", "exit", "time", "RSS", "first line of stderr / verdict");
+    println!("{:<34} {:<6} {:>5} {:>7} {:>8}  first line of stderr / verdict", "case", "expect", "exit", "time", "RSS");
     let mut failures = Vec::new();
     let (mut n_bad, mut n_ok) = (0, 0);
     for c in &cases {
