@@ -157,7 +157,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
             println!("Snapshot: {}", file.display());
         }
     }
-    if t.test_due() || (t.solver().test_interval > 0 && t.iter() % t.solver().test_interval != 0) {
+    if t.test_due() {
         test_now(&mut t, &mut write_log)?;
     }
     println!("Done: {} iterations, {busy:.1} s of training ({:.1} it/s)", t.iter(), t.iter() as f64 / busy);

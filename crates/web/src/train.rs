@@ -114,8 +114,7 @@ pub struct Training {
     t: Trainer,
     /// The train_test prototxt (none when the net came inside the solver).
     net_text: Option<String>,
-    /// The iteration of the last test pass and of the last snapshot taken, so that each is due once.
-    tested_at: Option<u32>,
+    /// The iteration of the last snapshot taken, so that each is due once.
     snapped_at: Option<u32>,
 }
 
@@ -155,7 +154,7 @@ impl Training {
         let (train, test) = data.into_sets()?;
         let t =
             Trainer::for_solver(net_text.as_deref().map(str::as_bytes), solver, train, test, seed).map_err(js_error)?;
-        Ok(Training { t, net_text, tested_at: None, snapped_at: None })
+        Ok(Training { t, net_text, snapped_at: None })
     }
 
     /// Up to `n` iterations; stops early before an iteration when a test pass is due, after one when a
@@ -178,16 +177,12 @@ impl Training {
     /// Whether a test pass is due now: Caffe's schedule, and once more after the last iteration.
     #[wasm_bindgen(getter, js_name = testDue)]
     pub fn test_due(&self) -> bool {
-        let s = self.t.solver();
-        let has_test = self.t.net().test.is_some() && s.test_interval > 0 && !s.test_iter.is_empty();
-        let due = self.t.test_due() || (self.finished() && has_test);
-        due && self.tested_at != Some(self.t.iter())
+        self.t.test_due()
     }
 
     /// A test pass: {iter, loss (null when the loss is not computed in TEST), accuracy: [{name, value}], images}.
     pub fn test(&mut self) -> Result<JsValue, JsError> {
         let r = self.t.test().map_err(js_error)?;
-        self.tested_at = Some(self.t.iter());
         let accuracy = r.accuracy.into_iter().map(|(name, value)| AccuracyJs { name, value }).collect();
         to_js(&TestJs { iter: r.iter, loss: r.loss, accuracy, images: r.images })
     }

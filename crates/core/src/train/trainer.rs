@@ -9,6 +9,7 @@
 //!     t.step()?;
 //!     if t.snapshot_due() { /* keep t.model() */ }
 //! }
+//! if t.test_due() { t.test()? } // the weights reached, once more
 //! ```
 
 use super::{Rng, Sgd, Solver};
@@ -56,6 +57,8 @@ pub struct Trainer {
     test: Option<Feed>,
     /// C×H×W mean subtracted before scaling (the mean image, or the mean values per channel).
     mean: Option<Vec<f32>>,
+    /// The iteration of the last test pass.
+    tested_at: Option<u32>,
     rng: Rng,
 }
 
@@ -85,7 +88,7 @@ impl Trainer {
             _ => None,
         };
         let source = net.train.clone();
-        Ok(Trainer { net, sgd: Sgd::new(solver), iter: 0, train: Feed { data: train, source, cursor: 0 }, test, mean, rng: Rng::new(seed) })
+        Ok(Trainer { net, sgd: Sgd::new(solver), iter: 0, train: Feed { data: train, source, cursor: 0 }, test, mean, tested_at: None, rng: Rng::new(seed) })
     }
 
     /// A trainer for a solver and its net: the train_test prototxt's text, or else the solver's own
@@ -124,13 +127,16 @@ impl Trainer {
         self.iter >= self.sgd.solver.max_iter
     }
 
-    /// Whether Caffe would run a test pass before the next iteration (and after the last).
+    /// Whether a test pass is due now: before an iteration when Caffe's schedule runs one, and after the
+    /// last iteration; never twice at the same iteration.
     pub fn test_due(&self) -> bool {
         let s = &self.sgd.solver;
+        let scheduled = self.iter.is_multiple_of(s.test_interval) && (self.iter > 0 || s.test_initialization);
         self.test.is_some()
             && s.test_interval > 0
-            && self.iter.is_multiple_of(s.test_interval)
-            && (self.iter > 0 || s.test_initialization)
+            && !s.test_iter.is_empty()
+            && (scheduled || self.finished())
+            && self.tested_at != Some(self.iter)
     }
 
     /// Whether Caffe would snapshot after the iteration just done.
@@ -144,7 +150,7 @@ impl Trainer {
         let feed = if train { &mut self.train } else { self.test.as_mut().expect("a test feed") };
         let [c, h, w] = feed.data.shape();
         let src = &feed.source;
-        let crop = if src.crop_size > 0 { src.crop_size } else { 0 };
+        let crop = src.crop_size;
         let (oh, ow) = if crop > 0 { (crop, crop) } else { (h, w) };
         let n = src.batch_size;
         let mut data = Vec::with_capacity(n * c * oh * ow);
@@ -239,6 +245,7 @@ impl Trainer {
         if self.test.is_none() {
             bail!(input, "no test data");
         }
+        self.tested_at = Some(self.iter);
         let batches = self.sgd.solver.test_iter.first().copied().unwrap_or(0) as usize;
         let mut loss = 0f64;
         let mut acc = vec![0f64; self.net.accuracy.len()];
