@@ -688,11 +688,12 @@ async function setUpExample() {
   button.hidden = false;
   button.onclick = async () => {
     try {
+      const snapshots = Promise.all(first.snapshots.map((name) => fetchFile(first, name)));
+      snapshots.catch(() => {}); // reported below, when awaited
       const files = await Promise.all([...first.model, ...first.images].map((name) => fetchFile(first, name)));
       await addFiles(files);
-      if (first.snapshots.length) {
-        evolutionView.setSnapshots(await Promise.all(first.snapshots.map((name) => fetchFile(first, name))));
-      }
+      // After the model: loading a model clears the evolution view's snapshots.
+      if (first.snapshots.length) evolutionView.setSnapshots(await snapshots);
     } catch (e) {
       showError(`Could not load the example: ${e.message}`);
     }

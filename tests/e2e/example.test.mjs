@@ -20,6 +20,7 @@ test('opened with no model, the page offers the LeNet example: digits classified
   assert.ok(right.length >= 9, `digits and their classes: ${rows.join('; ')}`);
   await page.waitForSelector('#filter-canvas[data-layer="conv1"]');
   // The snapshots went to the training-evolution view: comparing them needs no file picking.
+  await page.waitForFunction(() => document.querySelector('#evolution-info').textContent !== '');
   assert.match(await page.textContent('#evolution-info'), /3 snapshot\(s\), in this order: iter 200, iter 1000, iter 10000/);
   await page.click('#evolution-run');
   await page.waitForFunction(() => document.querySelector('#evolution-section').dataset.state === 'done', null,
