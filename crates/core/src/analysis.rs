@@ -34,14 +34,14 @@ pub fn macs(node: &Node, shapes: &[Vec<usize>]) -> u64 {
         }
         _ => 0,
     };
-    outputs * per_output
+    outputs.saturating_mul(per_output)
 }
 
 /// Bytes of a node's outputs as f32.
 pub fn activation_bytes(node: &Node, shapes: &[Vec<usize>]) -> u64 {
-    node.outputs.iter().map(|&v| 4 * elements(&shapes[v])).sum()
+    node.outputs.iter().map(|&v| elements(&shapes[v]).saturating_mul(4)).fold(0, u64::saturating_add)
 }
 
 fn elements(shape: &[usize]) -> u64 {
-    shape.iter().map(|&d| d as u64).product()
+    shape.iter().fold(1u64, |n, &d| n.saturating_mul(d as u64))
 }

@@ -5,6 +5,7 @@
 //! - [`ops`]: one module per family of layers.
 //! - [`vis`]: one module per visualization.
 //! - [`preprocess`]: image pixels to an input blob.
+//! - [`limits`]: sizes refused before allocating.
 //! - [`summary`] and [`analysis`]: the layer table with shapes, parameters, MACs, memory and receptive fields.
 
 pub mod analysis;
@@ -14,6 +15,7 @@ pub mod error;
 pub mod formats;
 pub mod graph;
 pub mod labels;
+pub mod limits;
 pub mod ops;
 pub mod preprocess;
 pub mod summary;

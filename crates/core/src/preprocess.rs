@@ -52,6 +52,8 @@ pub fn to_blob(px: &Pixels, input: &[usize], pre: &Preprocess) -> Result<Tensor>
     if c != 1 && c != 3 {
         bail!(input, "the net takes {c}-channel images; images give 1 (grey) or 3 (colour)");
     }
+    crate::limits::check_shape(input, "the net's input")?;
+    crate::limits::check_image(px.width as u64, px.height as u64)?;
     if px.width == 0 || px.height == 0 || px.rgba.len() != px.width * px.height * 4 {
         bail!(input, "the image is empty or its pixel buffer does not match {}×{}", px.width, px.height);
     }

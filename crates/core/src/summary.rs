@@ -124,11 +124,11 @@ fn sums(layers: &[LayerRow]) -> (Totals, Vec<TypeTotals>) {
         let t = &mut by_type[i];
         t.count += 1;
         t.params += l.params as u64;
-        t.macs += l.macs;
-        t.activation_bytes += l.activation_bytes;
+        t.macs = t.macs.saturating_add(l.macs);
+        t.activation_bytes = t.activation_bytes.saturating_add(l.activation_bytes);
         totals.params += l.params as u64;
-        totals.macs += l.macs;
-        totals.activation_bytes += l.activation_bytes;
+        totals.macs = totals.macs.saturating_add(l.macs);
+        totals.activation_bytes = totals.activation_bytes.saturating_add(l.activation_bytes);
     }
     (totals, by_type)
 }

@@ -4,7 +4,7 @@ pub mod backward;
 
 use crate::graph::Graph;
 use crate::ops::{fmt_shape, Switches};
-use crate::{bail, Error, Result, Tensor};
+use crate::{bail, limits, Error, Result, Tensor};
 
 /// Everything one forward pass produced.
 #[derive(Debug, Clone)]
@@ -33,6 +33,7 @@ pub fn infer_shapes(graph: &Graph, input_shapes: &[Vec<usize>]) -> Result<Vec<Ve
     }
     let mut shapes: Vec<Option<Vec<usize>>> = vec![None; graph.values.len()];
     for ((id, _), s) in graph.inputs.iter().zip(input_shapes) {
+        limits::check_shape(s, format_args!("input '{}'", graph.values[*id].name))?;
         shapes[*id] = Some(s.clone());
     }
     for (i, node) in graph.nodes.iter().enumerate() {
@@ -43,6 +44,7 @@ pub fn infer_shapes(graph: &Graph, input_shapes: &[Vec<usize>]) -> Result<Vec<Ve
             .output_shapes(&ins, node.outputs.len(), &node.weights)
             .map_err(|e| e.context(node_context(graph, i)))?;
         for (&v, s) in node.outputs.iter().zip(outs) {
+            limits::check_shape(&s, format_args!("{}: output '{}'", node_context(graph, i), graph.values[v].name))?;
             shapes[v] = Some(s);
         }
     }
@@ -84,7 +86,7 @@ fn run(graph: &Graph, inputs: Vec<Tensor>, mut timing: Timing) -> Result<Activat
             );
         }
     }
-    infer_shapes(graph, &shapes)?;
+    limits::check_activations(&infer_shapes(graph, &shapes)?)?;
     let mut values: Vec<Option<Tensor>> = vec![None; graph.values.len()];
     for ((id, _), t) in graph.inputs.iter().zip(inputs) {
         values[*id] = Some(t.as_standard_layout().into_owned());

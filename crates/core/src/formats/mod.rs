@@ -2,6 +2,7 @@
 
 pub mod caffe;
 pub mod onnx;
+pub mod sniff;
 pub mod stream;
 
 use crate::Graph;

@@ -90,20 +90,25 @@ fn put_varint(out: &mut Vec<u8>, mut v: u64) {
     out.push(v as u8);
 }
 
+/// A complete varint, `None` while more bytes may finish it.
+fn varint_or_more(b: &[u8]) -> Result<Option<(u64, usize)>> {
+    match varint(b) {
+        None if b.len() >= 10 => bail!(format, "a varint runs past 10 bytes"),
+        v => Ok(v),
+    }
+}
+
 /// A field header is complete: (field, wire type, length for wire type 2, header size).
 fn parse_header(b: &[u8]) -> Result<Option<(u32, u8, u64, usize)>> {
-    if b.len() > 20 {
-        bail!(format, "a field header runs past 20 bytes");
-    }
-    let Some((key, n)) = varint(b) else { return Ok(None) };
+    let Some((key, n)) = varint_or_more(b)? else { return Ok(None) };
     let (field, wire) = ((key >> 3) as u32, (key & 7) as u8);
     if field == 0 {
         bail!(format, "field number 0");
     }
     match wire {
-        0 => Ok(varint(&b[n..]).map(|(_, m)| (field, 0, 0, n + m))),
+        0 => Ok(varint_or_more(&b[n..])?.map(|(_, m)| (field, 0, 0, n + m))),
         1 | 5 => Ok(Some((field, wire, 0, n))),
-        2 => Ok(varint(&b[n..]).map(|(len, m)| (field, 2, len, n + m))),
+        2 => Ok(varint_or_more(&b[n..])?.map(|(len, m)| (field, 2, len, n + m))),
         w => bail!(format, "wire type {w} in field {field}"),
     }
 }
@@ -117,6 +122,11 @@ impl<H: Handler> Splitter<H> {
 
     pub fn position(&self) -> u64 {
         self.pos
+    }
+
+    /// Bytes pushed so far, a partly read field header included.
+    pub fn received(&self) -> u64 {
+        self.pos + self.header.len() as u64
     }
 
     pub fn push(&mut self, mut chunk: &[u8]) -> Result<()> {
@@ -150,7 +160,8 @@ impl<H: Handler> Splitter<H> {
                 State::Header => {
                     self.header.push(chunk[0]);
                     chunk = &chunk[1..];
-                    if let Some((field, wire, len, size)) = parse_header(&self.header)? {
+                    let header = parse_header(&self.header).map_err(|e| e.context(format_args!("at byte {}", self.pos)))?;
+                    if let Some((field, wire, len, size)) = header {
                         self.pos += size as u64;
                         self.start_field(field, wire, len)?;
                         self.header.clear();
@@ -231,7 +242,8 @@ impl<H: Handler> Splitter<H> {
     /// The root message's skeleton and the handler, once every byte has arrived.
     pub fn finish(self) -> Result<(Vec<u8>, H)> {
         if self.stack.len() > 1 || !self.header.is_empty() || !matches!(self.state, State::Header) {
-            bail!(format, "the file ends inside a message at byte {} (truncated?)", self.pos);
+            let inside = if self.header.is_empty() { "a message" } else { "a field's header" };
+            bail!(format, "the file ends inside {inside} at byte {} (truncated?)", self.received());
         }
         if let Some(total) = self.total.filter(|&t| t != self.pos) {
             bail!(format, "expected {total} bytes but got {}", self.pos);

@@ -150,6 +150,18 @@ impl Conv {
         Ok(shapes)
     }
 
+    /// Refuses weights that do not fit this input (checked with the shapes, before any pass).
+    pub fn check_weights<T>(&self, input: &[usize], weights: &[Tensor<T>]) -> Result<()> {
+        for (i, (w, want)) in weights.iter().zip(self.weight_shapes(input)?).enumerate() {
+            let fits = if w.ndim() == want.len() { w.shape() == want } else { w.len() == want.iter().product::<usize>() };
+            if !fits {
+                let what = if i == 0 { "weights have" } else { "bias has" };
+                bail!(model, "the {what} shape {}, but a {} input needs {}", fmt_shape(w.shape()), fmt_shape(input), fmt_shape(&want));
+            }
+        }
+        Ok(())
+    }
+
     fn packs<T: Real>(&self, weight: &[T], mg: usize, k: usize) -> Packed<T> {
         cached(&self.packed.forward, weight, || {
             weight.chunks_exact(mg * k).map(|wg| PackedA::new(MatRef::new(wg, mg, k))).collect()

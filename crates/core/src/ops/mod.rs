@@ -83,7 +83,7 @@ impl Op {
     pub fn output_shapes<T: Real>(&self, inputs: &[&[usize]], n_outputs: usize, weights: &[Tensor<T>]) -> Result<Vec<Vec<usize>>> {
         let one = |s: Result<Vec<usize>>| s.map(|s| vec![s]);
         match self {
-            Op::Conv(o) => one(o.output_shape(inputs[0])),
+            Op::Conv(o) => one(o.check_weights(inputs[0], weights).and(o.output_shape(inputs[0]))),
             // Max pooling's second output: ONNX's Indices.
             Op::Pool(o) => {
                 let n = if o.kind == PoolKind::Max { n_outputs.clamp(1, 2) } else { 1 };
@@ -93,7 +93,8 @@ impl Op {
             Op::BatchNorm(_) | Op::Activation(Activation::PRelu { .. }) | Op::Lrn(_) => {
                 one(per_channel_shape(self, inputs[0], weights))
             }
-            Op::Activation(_) | Op::Softmax(_) | Op::FlatSoftmax(_) => one(Ok(inputs[0].to_vec())),
+            Op::Softmax(o) | Op::FlatSoftmax(o) => one(axis_index(o.axis, inputs[0].len()).map(|_| inputs[0].to_vec())),
+            Op::Activation(_) => one(Ok(inputs[0].to_vec())),
             Op::Scale(o) => one(o.output_shape(inputs, weights)),
             Op::InnerProduct(o) => one(o.output_shape(inputs[0], weights)),
             Op::Split => Ok(vec![inputs[0].to_vec(); n_outputs]),

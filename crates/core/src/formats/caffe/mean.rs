@@ -7,6 +7,9 @@ use prost::Message;
 
 /// Reads a mean file as a C×H×W tensor (a leading batch of 1 is dropped).
 pub fn read_mean(bytes: &[u8]) -> Result<Tensor> {
+    if let Some(kind) = crate::formats::sniff::other_kind(bytes) {
+        bail!(format, "the mean file is {kind}, not a mean.binaryproto");
+    }
     let proto = BlobProto::decode(bytes).map_err(|e| Error::format(format!("not a readable mean.binaryproto: {e}")))?;
     let b = blob(&proto).map_err(|e| e.context("mean.binaryproto"))?;
     let mut shape = b.shape.clone();

@@ -10,6 +10,9 @@ use prost_reflect::{DescriptorPool, DynamicMessage};
 
 /// Parses a text prototxt.
 pub fn parse_text(bytes: &[u8]) -> Result<NetParameter> {
+    if let Some(kind) = crate::formats::sniff::other_kind(bytes) {
+        bail!(format, "the net definition is {kind}, not a .prototxt");
+    }
     let text = std::str::from_utf8(bytes).map_err(|_| {
         Error::format(
             "the net definition is binary data, not a text .prototxt (was a .caffemodel given as the prototxt?)",

@@ -2,6 +2,7 @@
 
 use super::proto::{BlobProto, LayerParameter, V1LayerParameter};
 use crate::formats::stream::{Handler, Level, Payload, Splitter};
+use crate::ops::fmt_shape;
 use crate::{bail, Error, Result};
 use prost::Message;
 use std::collections::HashMap;
@@ -139,6 +140,9 @@ impl Reader {
     fn decide(&mut self) -> Result<()> {
         let Reading::Head(head) = &mut self.reading else { return Ok(()) };
         let head = std::mem::take(head);
+        if let Some(kind) = crate::formats::sniff::other_kind(&head) {
+            bail!(format, "the weights file is {kind}, not a .caffemodel");
+        }
         if is_hdf5(&head) {
             let mut all = Vec::with_capacity(self.total.map_or(0, |t| t.min(1 << 32) as usize));
             all.extend_from_slice(&head);
@@ -197,9 +201,9 @@ fn blob_with(b: &BlobProto, data: Vec<f32>) -> Result<Blob> {
     } else {
         (dims(&[b.num() as i64, b.channels() as i64, b.height() as i64, b.width() as i64])?, true)
     };
-    let count = shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
-    if count != Some(data.len()) {
-        bail!(format, "holds {} values but its shape {:?} needs {:?}", data.len(), shape, count);
+    let count = crate::limits::check_shape(&shape, "the blob")?;
+    if count != data.len() {
+        bail!(format, "holds {} values but its shape {} needs {count}", data.len(), fmt_shape(&shape));
     }
     Ok(Blob { shape, legacy, data })
 }
@@ -211,8 +215,12 @@ fn dims(d: &[i64]) -> Result<Vec<usize>> {
 }
 
 /// A mostly printable prefix means a text file.
+/// Printable throughout (a few bytes say nothing: a binary file's first byte is often '\n').
 fn looks_like_text(bytes: &[u8]) -> bool {
     let head = &bytes[..bytes.len().min(512)];
+    if head.len() < 16 {
+        return false;
+    }
     let printable =
         head.iter().filter(|&&c| c == b'\n' || c == b'\t' || c == b'\r' || (0x20..0x7f).contains(&c)).count();
     printable == head.len()

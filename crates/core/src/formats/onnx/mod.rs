@@ -84,6 +84,13 @@ impl Attrs<'_> {
     fn int(&self, name: &str, default: i64) -> i64 {
         self.get(name).and_then(|a| a.i).unwrap_or(default)
     }
+    /// A count that must be at least 1 (a group, a window size).
+    fn positive(&self, name: &str, default: i64, node: &str) -> Result<usize> {
+        match self.int(name, default) {
+            v @ 1.. => usize::try_from(v).map_err(|_| Error::model(format!("node '{node}': {name} {v} is too large"))),
+            v => bail!(model, "node '{node}': {name} must be at least 1, got {v}"),
+        }
+    }
     fn float(&self, name: &str, default: f32) -> f32 {
         self.get(name).and_then(|a| a.f).unwrap_or(default)
     }
@@ -182,11 +189,16 @@ pub fn from_proto(model: proto::ModelProto, mut tensors: HashMap<String, Tensor>
                 s.dim
                     .iter()
                     .map(|d| match d.value {
-                        Some(proto::tensor_shape_proto::dimension::Value::DimValue(v)) if v > 0 => v as usize,
-                        _ => 1,
+                        Some(proto::tensor_shape_proto::dimension::Value::DimValue(v)) => match usize::try_from(v) {
+                            Ok(v @ 1..) => Ok(v),
+                            _ => bail!(model, "input '{}' declares a dimension of {v}", i.name()),
+                        },
+                        // A named (symbolic) or unknown dimension: the batch, or a free size.
+                        _ => Ok(1),
                     })
-                    .collect()
+                    .collect::<Result<Vec<_>>>()
             })
+            .transpose()?
             .unwrap_or_default();
         if dims.is_empty() {
             bail!(model, "input '{}' declares no shape", i.name());
@@ -210,12 +222,19 @@ pub fn from_proto(model: proto::ModelProto, mut tensors: HashMap<String, Tensor>
             r.constants.insert(n.output[0].clone(), value);
             continue;
         }
+        // Past an operator zfvis cannot run, inputs may be missing: only unknown operators are collected.
+        if !unsupported.is_empty() && !SUPPORTED.contains(&n.op_type()) {
+            unsupported.push(format!("{} (node '{name}')", n.op_type()));
+            continue;
+        }
         let (op, ins, weights) = match r.map(n, &name) {
             Ok(m) => m,
             Err(e) if e.kind == crate::error::ErrorKind::Unsupported && !e.message.contains(':') => {
                 unsupported.push(format!("{} (node '{name}')", e.message));
                 continue;
             }
+            // Downstream of an operator zfvis cannot run: only the operators are reported.
+            Err(_) if !unsupported.is_empty() => continue,
             Err(e) => return Err(e),
         };
         if !unsupported.is_empty() {
@@ -241,7 +260,7 @@ pub fn from_proto(model: proto::ModelProto, mut tensors: HashMap<String, Tensor>
                     "node '{name}' ({}): input '{i}' is a constant, which zfvis takes only as weights here",
                     n.op_type()
                 ))),
-                None => Err(Error::model(format!("node '{name}' reads '{i}', which nothing produces"))),
+                None => Err(Error::model(format!("node '{name}' reads '{i}', which nothing before it produces"))),
             })
             .collect::<Result<Vec<_>>>()?;
         let in_shapes: Vec<Vec<usize>> = inputs.iter().map(|&v| r.shapes[&r.graph.values[v].name].clone()).collect();
@@ -268,6 +287,9 @@ pub fn from_proto(model: proto::ModelProto, mut tensors: HashMap<String, Tensor>
     }
     if r.graph.nodes.is_empty() {
         bail!(model, "the graph computes nothing from its inputs");
+    }
+    if let Some(o) = g.output.iter().find(|o| !r.ids.contains_key(o.name()) && !r.constants.contains_key(o.name())) {
+        bail!(model, "the graph's output '{}' is produced by no node", o.name());
     }
     r.graph.prepare();
     Ok(Model { graph: r.graph, format: format!("ONNX (opset {opset})"), notes, transform: Transform::default() })

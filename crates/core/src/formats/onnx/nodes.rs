@@ -119,6 +119,9 @@ impl Reader {
         let node = Node { n, name, a: Attrs(&n.attribute) };
         let first =
             node.input(0).map(str::to_string).ok_or_else(|| Error::model(format!("node '{name}' has no input")))?;
+        if !self.shapes.contains_key(&first) && !self.constants.contains_key(&first) {
+            bail!(model, "node '{name}' reads '{first}', which nothing before it produces");
+        }
         let shape = self.shape_of(&first);
         let a = &node.a;
         match n.op_type() {
@@ -150,7 +153,7 @@ impl Reader {
             "HardSwish" => single(Op::Activation(Activation::HardSwish), first),
             "LRN" => single(
                 Op::Lrn(ops::Lrn {
-                    size: a.int("size", 1).max(1) as usize,
+                    size: a.positive("size", 1, node.name)?,
                     alpha: a.float("alpha", 1e-4),
                     beta: a.float("beta", 0.75),
                     k: a.float("bias", 1.0),
@@ -253,7 +256,7 @@ impl Reader {
             stride,
             pads,
             dilation,
-            group: node.a.int("group", 1).max(1) as usize,
+            group: node.a.positive("group", 1, name)?,
             bias: weights.len() > 1,
             packed: Default::default(),
         });

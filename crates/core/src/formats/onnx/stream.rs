@@ -43,29 +43,55 @@ fn to_tensor(t: &TensorProto, payload: Payload) -> Result<Tensor> {
         (f, _) => bail!(format, "unexpected data field {f}"),
     };
     if values.len() != count {
-        bail!(format, "holds {} values but its shape {:?} needs {count}", values.len(), dims);
+        bail!(format, "holds {} values but its shape {} needs {count}", values.len(), ops::fmt_shape(&dims));
     }
     Ok(ops::tensor(&dims, values))
 }
 
 /// Reads an .onnx model from chunks of bytes.
-pub struct Reader(Splitter<Initializers>);
+pub struct Reader {
+    splitter: Splitter<Initializers>,
+    /// The first bytes, to name a file that is something else entirely.
+    head: Vec<u8>,
+}
+
+const HEAD: usize = 16;
 
 impl Reader {
     /// `total` is the file size when known; it bounds every length before anything is allocated.
     pub fn new(total: Option<u64>) -> Self {
-        Reader(Splitter::new(LEVELS, Initializers::default(), total))
+        Reader { splitter: Splitter::new(LEVELS, Initializers::default(), total), head: Vec::new() }
     }
 
     pub fn push(&mut self, chunk: &[u8]) -> Result<()> {
-        self.0.push(chunk).map_err(unreadable)
+        if self.head.len() < HEAD {
+            let more = &chunk[..chunk.len().min(HEAD - self.head.len())];
+            self.head.extend_from_slice(more);
+            if self.head.len() == HEAD {
+                self.check_kind()?;
+            }
+        }
+        self.splitter.push(chunk).map_err(unreadable)
+    }
+
+    fn check_kind(&self) -> Result<()> {
+        match crate::formats::sniff::other_kind(&self.head) {
+            Some(kind) => bail!(format, "the file is {kind}, not an .onnx model"),
+            None if crate::formats::caffe::weights::is_hdf5(&self.head) => {
+                bail!(format, "the file is HDF5 (a Keras .h5 or a Caffe .caffemodel.h5?), not an .onnx model")
+            }
+            None => Ok(()),
+        }
     }
 
     pub fn finish(self) -> Result<Model> {
-        if self.0.position() == 0 {
+        if self.splitter.received() == 0 {
             bail!(format, "the .onnx file is empty");
         }
-        let (skeleton, tensors) = self.0.finish().map_err(unreadable)?;
+        if self.head.len() < HEAD {
+            self.check_kind()?;
+        }
+        let (skeleton, tensors) = self.splitter.finish().map_err(unreadable)?;
         let model = ModelProto::decode(skeleton.as_slice()).map_err(|e| unreadable(Error::format(e.to_string())))?;
         super::from_proto(model, tensors.0)
     }

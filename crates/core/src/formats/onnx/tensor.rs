@@ -11,9 +11,7 @@ pub(super) fn dims(t: &TensorProto) -> Result<Vec<usize>> {
         .map(|&d| usize::try_from(d))
         .collect::<std::result::Result<_, _>>()
         .map_err(|_| Error::format(format!("tensor '{}' has a negative dimension in {:?}", t.name(), t.dims)))?;
-    dims.iter()
-        .try_fold(1usize, |a, &d| a.checked_mul(d))
-        .ok_or_else(|| Error::format(format!("tensor '{}' is too large: {:?}", t.name(), t.dims)))?;
+    crate::limits::check_shape(&dims, format_args!("tensor '{}'", t.name()))?;
     Ok(dims)
 }
 
@@ -81,7 +79,7 @@ pub(super) fn tensor_values(t: &TensorProto) -> Result<Tensor> {
         },
     };
     if values.len() != count {
-        bail!(format, "tensor '{}' holds {} values but its shape {:?} needs {count}", t.name(), values.len(), dims);
+        bail!(format, "tensor '{}' holds {} values but its shape {} needs {count}", t.name(), values.len(), ops::fmt_shape(&dims));
     }
     Ok(ops::tensor(&dims, values))
 }
