@@ -37,6 +37,7 @@ import json
 import os
 import struct
 import sys
+import zlib
 
 import numpy as np
 
@@ -307,6 +308,14 @@ def mean_binaryproto(arr):
 # The corpus
 # ----------------------------------------------------------------------------------------------------------
 
+def png_declaring(width, height):
+    """A PNG with a valid header for width×height RGB pixels and one short compressed row."""
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(bytes(64))) + chunk(b"IEND", b"")
+
+
 class Corpus:
     def __init__(self, out):
         self.out = out
@@ -324,13 +333,17 @@ class Corpus:
         with open(os.path.join(ROOT, src_rel), "rb") as f:
             return self.write(name, f.read())
 
-    def case(self, cid, kind, what, files, args, expect="refuse"):
+    def case(self, cid, kind, what, files, args, expect="refuse", memory=None):
+        """memory="2x_file": the run may not grow past twice the files' size (over a good tiny model's run)."""
         assert cid not in self.ids, cid
         assert expect in ("refuse", "warn", "ok")
         for f in files:
             assert os.path.exists(os.path.join(self.out, f)), f
         self.ids.add(cid)
-        self.cases.append({"id": cid, "kind": kind, "what": what, "files": files, "args": args, "expect": expect})
+        c = {"id": cid, "kind": kind, "what": what, "files": files, "args": args, "expect": expect}
+        if memory:
+            c["memory"] = memory
+        self.cases.append(c)
 
 
 def cut_inside_braces(text, frac):
@@ -577,6 +590,12 @@ def main():
     res("caffemodel_blob_1e12", "caffemodel: conv1's blob declares 10^6×10^6 = 10^12 floats with 4 bytes of data",
         big_blob, ".caffemodel", as_weights)
     legacy = f_varint(1, 10000) + f_varint(2, 10000) + f_varint(3, 100) + f_varint(4, 100) + f_packed_floats(5, [1.0])
+    # The same with 16 MB of values: refused with memory under twice the file's size.
+    data16 = np.zeros(1 << 22, dtype="<f4")
+    name = c.write("caffemodel_blob_1e12_16mb.caffemodel", caffemodel("tiny", [
+        caffe_layer("conv1", "Convolution", [caffe_blob_raw([10 ** 6, 10 ** 6], data16), caffe_blob(np.zeros(2))])]))
+    c.case("caffemodel_blob_1e12_16mb", "resource", "caffemodel: conv1's blob declares 10^12 floats and holds 4M (16 MB)",
+           [name], as_weights(name), memory="2x_file")
     res("caffemodel_blob_1e12_legacy", "caffemodel: conv1's blob declares num×channels×height×width = 10^12 (legacy dims)",
         caffemodel("tiny", [caffe_layer("conv1", "Convolution", [legacy])]), ".caffemodel", as_weights)
     over = caffemodel("tiny", [caffe_layer("conv1", "Convolution", [caffe_blob_raw([1 << 32, 1 << 32, 1 << 32], [1.0])])])
@@ -587,6 +606,10 @@ def main():
     res("onnx_init_1e12", "ONNX: initializer W1 declares 10^6×10^6 floats with 4 bytes of raw_data",
         onnx_model(onnx_graph(n_, [onnx_tensor("W1", dims=[10 ** 6, 10 ** 6], raw=b"\0\0\x80?")] + i_[1:], a_, o_)),
         ".onnx", as_onnx)
+    name = c.write("onnx_init_1e12_16mb.onnx",
+                   onnx_model(onnx_graph(n_, [onnx_tensor("W1", dims=[10 ** 6, 10 ** 6], raw=bytes(1 << 24))] + i_[1:], a_, o_)))
+    c.case("onnx_init_1e12_16mb", "resource", "ONNX: initializer W1 declares 10^12 floats and holds 16 MB of raw_data",
+           [name], as_onnx(name), memory="2x_file")
     res("onnx_init_overflow", "ONNX: initializer dims 2^40×2^40 (product overflows)",
         onnx_model(onnx_graph(n_, [onnx_tensor("W1", dims=[1 << 40, 1 << 40], raw=b"\0" * 4)] + i_[1:], a_, o_)),
         ".onnx", as_onnx)
@@ -611,6 +634,12 @@ def main():
     mean_wrong = mean_binaryproto(np.zeros((3, 5, 5), dtype="<f4"))
     res("mean_wrong_shape", "mean.binaryproto 3×5×5 for a 1×8×8 net", mean_wrong, ".binaryproto",
         lambda f: ["forward", tiny_pt, tiny_cm, "--image", png, "--mean", f])
+    as_image = lambda f: ["forward", tiny_pt, tiny_cm, "--image", f]
+    res("image_png_huge", "a PNG whose header declares 100000×100000 pixels", png_declaring(100_000, 100_000), ".png", as_image)
+    with open(os.path.join(out, png), "rb") as f:
+        digit = f.read()
+    res("image_png_truncated", "the digit PNG cut in half", digit[: len(digit) // 2], ".png", as_image)
+    res("image_png_is_text", "a text file named .png", "this is not an image\n", ".png", as_image)
 
     # --- absurd prototxt shapes and parameters ------------------------------------------------------------
     def bad_net(cid, what, text, weights=tiny_cm):

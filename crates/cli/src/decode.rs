@@ -2,7 +2,7 @@
 //! equal the references'; other formats through the image crate.
 
 use std::path::Path;
-use zfvis_core::{Error, Result};
+use zfvis_core::{limits, Error, Result};
 
 pub struct Decoded {
     pub rgba: Vec<u8>,
@@ -15,7 +15,9 @@ pub fn decode(path: &Path) -> Result<Decoded> {
     let bytes = std::fs::read(path).map_err(|e| bad(&e))?;
     if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
         let jpeg = std::panic::catch_unwind(|| -> std::io::Result<Decoded> {
-            let mut img = mozjpeg::Decompress::new_mem(&bytes)?.rgba()?;
+            let header = mozjpeg::Decompress::new_mem(&bytes)?;
+            limits::check_image(header.width() as u64, header.height() as u64).map_err(std::io::Error::other)?;
+            let mut img = header.rgba()?;
             let (width, height) = (img.width(), img.height());
             let px: Vec<[u8; 4]> = img.read_scanlines()?;
             img.finish()?;
@@ -26,6 +28,9 @@ pub fn decode(path: &Path) -> Result<Decoded> {
             Err(_) => Err(bad(&"corrupt JPEG data")),
         };
     }
+    let reader = image::ImageReader::new(std::io::Cursor::new(&bytes)).with_guessed_format().map_err(|e| bad(&e))?;
+    let (width, height) = reader.into_dimensions().map_err(|e| bad(&e))?;
+    limits::check_image(u64::from(width), u64::from(height)).map_err(|e| bad(&e))?;
     let img = image::load_from_memory(&bytes).map_err(|e| bad(&e))?.to_rgba8();
     Ok(Decoded { width: img.width() as usize, height: img.height() as usize, rgba: img.into_raw() })
 }

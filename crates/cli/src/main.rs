@@ -154,7 +154,7 @@ enum Command {
 #[derive(Args)]
 struct InputArgs {
     /// An N×C×H×W float32 .npy fed exactly as is
-    #[arg(long, conflicts_with = "image")]
+    #[arg(long, conflicts_with_all = ["image", "mean", "mean_values", "scale", "channel_order"])]
     input: Option<PathBuf>,
     /// Image files, each preprocessed with the flags below
     #[arg(long, num_args = 1..)]
@@ -262,6 +262,11 @@ fn order(o: Option<OrderArg>, model: &Model) -> ChannelOrder {
 }
 
 fn main() -> ExitCode {
+    // Rust ignores SIGPIPE, which turns a closed pipe into a panic on the next print.
+    #[cfg(unix)]
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     match run(Cli::parse()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

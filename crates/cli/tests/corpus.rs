@@ -172,8 +172,6 @@ fn first_line(s: &str, n: usize) -> String {
 }
 
 #[test]
-#[ignore = "issue 8: 15 of the corpus's 199 cases still fail (overflowing analysis totals, unchecked input sizes, \
-            ONNX attributes info does not check, misleading messages); run with --ignored"]
 fn malformed_inputs_are_refused_cleanly_and_good_models_still_load() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let script = root.join("tests/corpus/make_corpus.py");
@@ -212,6 +210,10 @@ fn malformed_inputs_are_refused_cleanly_and_good_models_still_load() {
         eprintln!("note: GNU /usr/bin/time not found; max RSS is not measured");
     }
 
+    // What loading a good tiny model costs: the base for the cases whose growth is bounded by their size.
+    let base_args: Vec<String> = ["info", "good_tiny.prototxt", "good_tiny.caffemodel"].map(String::from).into();
+    let base_kb = run_case(&dir, &base_args, timeout, as_mb, time_file.as_deref()).max_rss_kb;
+
     println!("{:<34} {:<6} {:>5} {:>7} {:>8}  first line of stderr / verdict", "case", "expect", "exit", "time", "RSS");
     let mut failures = Vec::new();
     let (mut n_bad, mut n_ok) = (0, 0);
@@ -219,13 +221,21 @@ fn malformed_inputs_are_refused_cleanly_and_good_models_still_load() {
         let id = c["id"].as_str().unwrap();
         let expect = c["expect"].as_str().unwrap();
         let args: Vec<String> = c["args"].as_array().unwrap().iter().map(|a| a.as_str().unwrap().to_string()).collect();
-        let files_nonempty = c["files"]
+        let sizes: Vec<u64> = c["files"]
             .as_array()
             .unwrap()
             .iter()
-            .all(|f| std::fs::metadata(dir.join(f.as_str().unwrap())).is_ok_and(|m| m.len() > 0));
+            .map(|f| std::fs::metadata(dir.join(f.as_str().unwrap())).map_or(0, |m| m.len()))
+            .collect();
         let r = run_case(&dir, &args, timeout, as_mb, time_file.as_deref());
-        let v = verdict(expect, &r, files_nonempty, rss_kb);
+        let mut v = verdict(expect, &r, sizes.iter().all(|&n| n > 0), rss_kb);
+        if let (None, Some("2x_file"), Some(kb), Some(base)) = (&v, c["memory"].as_str(), r.max_rss_kb, base_kb) {
+            let (grew, files) = (kb.saturating_sub(base) * 1024, sizes.iter().sum::<u64>());
+            println!("  {id}: memory grew {:.1} MB over a tiny model's run, for {:.1} MB of files", grew as f64 / 1e6, files as f64 / 1e6);
+            if grew > 2 * files {
+                v = Some(format!("MEMORY: grew {grew} bytes, more than twice the files' {files}"));
+            }
+        }
         if expect == "ok" {
             n_ok += 1;
         } else {
