@@ -66,12 +66,13 @@ const HDF5 = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a];
 async function kindOf(file) {
   const name = file.name.toLowerCase();
   if (file.type.startsWith('image/') || /\.(jpe?g|png|gif|bmp|webp)$/.test(name)) return 'image';
+  // A named binary kind goes to its reader even when damaged: the reader says what is wrong with it.
+  if (name.endsWith('.onnx')) return 'onnx';
+  if (/\.(caffemodel|h5)$/.test(name)) return 'weights';
+  if (name.endsWith('.binaryproto')) return 'mean';
   const head = new Uint8Array(await file.slice(0, 4096).arrayBuffer());
   if (isText(head)) return name.endsWith('.txt') && !name.endsWith('.prototxt.txt') ? 'labels' : 'prototxt';
   if (HDF5.every((b, i) => head[i] === b)) return 'weights';
-  if (name.endsWith('.binaryproto')) return 'mean';
-  if (name.endsWith('.onnx')) return 'onnx';
-  if (name.endsWith('.caffemodel')) return 'weights';
   // A BlobProto starts with its num/channels/height/width/data/shape fields, a NetParameter with a name or layers.
   return [0x08, 0x10, 0x18, 0x20, 0x2a, 0x3a].includes(head[0]) ? 'mean' : 'weights';
 }
@@ -91,10 +92,18 @@ async function addFiles(fileList) {
     }
     picked[kind] = files[i];
   }
+  if (picked.onnx && (picked.prototxt || picked.weights)) {
+    setStatus(status);
+    const caffe = [picked.prototxt, picked.weights].filter(Boolean).map((f) => f.name).join(', ');
+    return showError(`An ONNX model (${picked.onnx.name}) and Caffe files (${caffe}): give one model at a time.`);
+  }
   const images = files.filter((_, i) => kinds[i] === 'image');
   if (Object.keys(picked).length) await addModelFiles(picked);
   else setStatus(status);
   if (images.length) await addImages(images);
+  if (images.length && !state.summary && !Object.keys(state.pending).length) {
+    setStatus(`Got ${images.length} image(s); now add a model to classify them: an .onnx file, or a .prototxt with its .caffemodel or .h5.`);
+  }
 }
 
 async function addModelFiles(picked) {
