@@ -69,6 +69,16 @@ export async function openBrowser() {
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
       '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
+  // Content-Security-Policy violations (www/index.html's policy blocking something) are errors in every test:
+  // the page's own code never needs anything it forbids.
+  await context.addInitScript(() => {
+    globalThis.cspViolations = [];
+    addEventListener('securitypolicyviolation', (e) => {
+      const text = `CSP violation: ${e.effectiveDirective} blocked ${e.blockedURI || 'inline code'}`;
+      globalThis.cspViolations.push(text);
+      console.error(text);
+    }, true);
+  });
   const page = context.pages()[0] ?? (await context.newPage());
   const errors = [];
   const watch = (p) => {
