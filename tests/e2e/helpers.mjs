@@ -44,9 +44,11 @@ const MIME = {
   '.wasm': 'application/wasm', '.jpg': 'image/jpeg', '.png': 'image/png',
 };
 
-// Serves www/ on 127.0.0.1 at a free port.
+// Serves www/ on 127.0.0.1 at a free port; `server.served` lists the paths asked for.
 function serve() {
+  const served = [];
   const server = createServer((req, res) => {
+    served.push(new URL(req.url, 'http://x').pathname);
     const path = join(WWW, decodeURIComponent(new URL(req.url, 'http://x').pathname));
     const file = path.endsWith('/') ? join(path, 'index.html') : path;
     if (!file.startsWith(WWW) || !existsSync(file)) {
@@ -56,6 +58,7 @@ function serve() {
     res.writeHead(200, { 'Content-Type': MIME[extname(file)] ?? 'application/octet-stream' });
     res.end(readFileSync(file));
   });
+  server.served = served;
   return new Promise((ok) => server.listen(0, '127.0.0.1', () => ok(server)));
 }
 
@@ -93,6 +96,8 @@ export async function openBrowser() {
     errors,
     context,
     url,
+    // Paths the page's server was asked for, in order.
+    served: server.served,
     // Another tab of the same browser; its errors go to `errors` too.
     newPage: async () => watch(await context.newPage()),
     open: () => page.goto(url),
@@ -122,6 +127,19 @@ export async function canvasPixels(page, id = 'filter-canvas') {
     return { width: c.width, height: c.height, base64: btoa(s) };
   }, id);
   return { width, height, rgba: Buffer.from(base64, 'base64') };
+}
+
+// Drags from input pixel a to b (each [y, x]) on correspondence image i.
+export async function drag(page, i, a, b) {
+  const canvas = page.locator(`[data-testid=corr-image-${i}]`);
+  await canvas.scrollIntoViewIfNeeded();
+  const box = await canvas.boundingBox();
+  const [h, w] = await canvas.evaluate((c) => [c.height / Number(c.dataset.zoom), c.width / Number(c.dataset.zoom)]);
+  const at = ([y, x]) => [box.x + ((x + 0.5) * box.width) / w, box.y + ((y + 0.5) * box.height) / h];
+  await page.mouse.move(...at(a));
+  await page.mouse.down();
+  await page.mouse.move(...at(b), { steps: 4 });
+  await page.mouse.up();
 }
 
 // A little-endian float32 .npy file as {shape, data}.
