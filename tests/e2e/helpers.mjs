@@ -44,12 +44,23 @@ const MIME = {
   '.wasm': 'application/wasm', '.jpg': 'image/jpeg', '.png': 'image/png',
 };
 
+// A request's path, percent-decoded where that is valid (hostile links ask for paths such as /%A).
+const decodedPath = (req) => {
+  const path = new URL(req.url, 'http://x').pathname;
+  try {
+    return decodeURIComponent(path);
+  } catch {
+    return path;
+  }
+};
+
 // Serves www/ on 127.0.0.1 at a free port; `server.served` lists the paths asked for.
 function serve() {
   const served = [];
-  const server = createServer((req, res) => {
+  // Request lines up to 4 MB (Node's default is 16 KB): hostile links put 100 KB values in the query.
+  const server = createServer({ maxHeaderSize: 4 << 20 }, (req, res) => {
     served.push(new URL(req.url, 'http://x').pathname);
-    const path = join(WWW, decodeURIComponent(new URL(req.url, 'http://x').pathname));
+    const path = join(WWW, decodedPath(req));
     const file = path.endsWith('/') ? join(path, 'index.html') : path;
     if (!file.startsWith(WWW) || !existsSync(file)) {
       res.writeHead(404).end();
@@ -195,7 +206,7 @@ export async function serveModels(files) {
     res.end();
   };
   const server = createServer(async (req, res) => {
-    const path = decodeURIComponent(new URL(req.url, 'http://x').pathname);
+    const path = decodedPath(req);
     requests.push(path);
     const [, route, name] = path.match(/^\/([a-z]+)\/(.+)$/) ?? [];
     const file = name !== undefined && Object.hasOwn(files, name) ? readFileSync(files[name]) : null;
