@@ -837,8 +837,13 @@ async function copyLink() {
   status.textContent = copied ? 'Link copied to the clipboard.' : 'Copy the selected link (Ctrl+C or ⌘C).';
 }
 
+// A link's notices: at most this many are listed, then a count of the rest.
+const MAX_NOTICES = 50;
+
 function showNotices(notes) {
-  $('notice-list').replaceChildren(...notes.map((n) => el('li', n)));
+  const shown = notes.slice(0, MAX_NOTICES);
+  if (notes.length > MAX_NOTICES) shown.push(`and ${(notes.length - MAX_NOTICES).toLocaleString('en-US')} more ignored parts`);
+  $('notice-list').replaceChildren(...shown.map((n) => el('li', n)));
   $('notice').hidden = !notes.length;
 }
 

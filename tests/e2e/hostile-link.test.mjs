@@ -298,6 +298,7 @@ test('30 hostile links: nothing runs, the page shows its normal state or says wh
       assert.deepEqual(shown.violations, [], `${what}: CSP violations`);
       assert.deepEqual(errors.filter((e) => !isFetchNoise(e)), [], `${what}: page errors`);
       assert.ok(shown.notices.every((n) => n.length < 400), `${what}: an overlong notice`);
+      assert.ok(shown.notices.length <= 53, `${what}: ${shown.notices.length} notices`);
       if (good) {
         assert.match(shown.status, /^Loaded mnist-8\.onnx/, what);
         assert.equal(shown.error, null, what);
