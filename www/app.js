@@ -188,13 +188,23 @@ async function setMeanFile(mean) {
 
 const meanInUse = () => ($('use-mean-file').checked ? state.model.mean : null);
 
-// After a crash the new worker has no model: reload the last good one.
-engine.onrestart = () => {
+// After a crash or a panic the new worker has no model: reload the last good one (and its labels), then
+// classify the current image again so that its views work. A failed load says so itself.
+engine.onrestart = async (message, op) => {
   state.ready = false;
-  if (!state.model) return;
-  engine.call('load', { ...state.model, mean: meanInUse() })
-    .catch((e) => showError(`Could not reload the model: ${e.message}`));
+  const tell = (text) => { if (op !== 'load') showError(`${message} — ${text}`); };
+  if (!state.model) return tell('the engine was restarted.');
+  try {
+    await engine.call('load', { ...state.model, mean: meanInUse() });
+    if (state.labels) await engine.call('setLabels', { text: await state.labels.text() });
+  } catch (e) {
+    return showError(`${message} — the engine was restarted, but the model could not be reloaded: ${e.message}`);
+  }
+  tell('the engine was restarted and the model reloaded.');
+  if (state.images[state.current] && !state.classifying) selectImage(state.current);
 };
+// The page's engine, for the console and the tests.
+globalThis.zfvisEngine = engine;
 
 // ---- batch jobs on a pool of workers: top-k over an image set, occlusion
 
@@ -836,8 +846,13 @@ async function copyLink() {
   status.textContent = copied ? 'Link copied to the clipboard.' : 'Copy the selected link (Ctrl+C or ⌘C).';
 }
 
+// A link's notices: at most this many are listed, then a count of the rest.
+const MAX_NOTICES = 50;
+
 function showNotices(notes) {
-  $('notice-list').replaceChildren(...notes.map((n) => el('li', n)));
+  const shown = notes.slice(0, MAX_NOTICES);
+  if (notes.length > MAX_NOTICES) shown.push(`and ${(notes.length - MAX_NOTICES).toLocaleString('en-US')} more ignored parts`);
+  $('notice-list').replaceChildren(...shown.map((n) => el('li', n)));
   $('notice').hidden = !notes.length;
 }
 

@@ -4,6 +4,8 @@ export class Engine {
   #pending = new Map();
   #nextId = 0;
   #build;
+  // Called with a message ("Internal error in tile: …") and the failed operation after the worker was
+  // replaced: the new one has no model.
   onrestart = () => {};
 
   // build: 'simd128' or 'relaxed-simd' to force one wasm build (benchmarks); by default www/wasm.js picks.
@@ -15,7 +17,7 @@ export class Engine {
     if (!this.#worker) this.#start();
     const id = this.#nextId++;
     this.#worker.postMessage({ id, op, args });
-    return new Promise((resolve, reject) => this.#pending.set(id, { resolve, reject }));
+    return new Promise((resolve, reject) => this.#pending.set(id, { op, resolve, reject }));
   }
 
   // Stops the worker at once; calls still waiting fail with an AbortError. The next call starts a new one.
@@ -35,22 +37,23 @@ export class Engine {
       const p = this.#pending.get(data.id);
       this.#pending.delete(data.id);
       if (!('error' in data)) p.resolve(data.result);
-      else if (data.trap) this.#crash(`the engine crashed (${data.error}) and was restarted`, p);
+      else if (data.trap) this.#crash(`Internal error in ${p.op}: ${data.error}`, p, p.op);
       else p.reject(new Error(data.error));
     };
     worker.onerror = (e) => {
       e.preventDefault();
-      this.#crash(`the engine stopped (${e.message || 'worker error'}) and was restarted`);
+      this.#crash(`The engine stopped (${e.message || 'worker error'})`);
     };
     this.#worker = worker;
   }
 
-  #crash(message, first) {
+  // The worker's wasm instance is unusable: a new worker replaces it, and every call waiting fails.
+  #crash(message, first, op) {
     this.#worker.terminate();
     this.#worker = null;
     const failed = [first, ...this.#pending.values()].filter(Boolean);
     this.#pending.clear();
-    for (const p of failed) p.reject(new Error(message));
-    this.onrestart();
+    for (const p of failed) p.reject(Object.assign(new Error(`${message} — the engine was restarted`), { restarted: true }));
+    this.onrestart(message, op);
   }
 }

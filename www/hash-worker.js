@@ -1,6 +1,11 @@
 // Module Web Worker that hashes large files (SHA-256, in wasm) as they stream, off the main thread and
-// without holding a whole file in memory. Protocol: {id, blob} in; {id, hex} or {id, error} out.
-const wasm = import('./pkg/zfvis_web.js').then(async (m) => { await m.default(); return m; });
+// without holding a whole file in memory. Protocol: {id, blob} in; {id, hex} or {id, error, trap} out (after
+// a trap the wasm instance is unusable: link.js starts a new worker).
+const wasm = import('./pkg/zfvis_web.js').then(async (m) => {
+  await m.default();
+  m.recordPanics();
+  return m;
+});
 
 self.onmessage = async ({ data: { id, blob } }) => {
   try {
@@ -17,6 +22,7 @@ self.onmessage = async ({ data: { id, blob } }) => {
       hash.free();
     }
   } catch (e) {
-    self.postMessage({ id, error: e?.message ?? String(e) });
+    const trap = e instanceof WebAssembly.RuntimeError;
+    self.postMessage({ id, error: trap ? `internal error: ${self.wasmPanic ?? e.message}` : e?.message ?? String(e), trap });
   }
 };

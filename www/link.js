@@ -206,17 +206,25 @@ const hashJobs = new Map();
 function hashInWorker(blob) {
   if (!hasher) {
     hasher = new Worker(new URL('./hash-worker.js', import.meta.url), { type: 'module' });
+    // The worker failed: every waiting job fails, and the next one starts a new worker.
+    const fail = (message) => {
+      hasher?.terminate();
+      hasher = null;
+      for (const job of hashJobs.values()) job.reject(new Error(message));
+      hashJobs.clear();
+    };
     hasher.onmessage = ({ data }) => {
       const job = hashJobs.get(data.id);
       hashJobs.delete(data.id);
       if ('hex' in data) job.resolve(data.hex);
-      else job.reject(new Error(data.error));
+      else {
+        job.reject(new Error(data.error));
+        if (data.trap) fail(data.error);
+      }
     };
     hasher.onerror = (e) => {
       e.preventDefault();
-      for (const job of hashJobs.values()) job.reject(new Error(`the hashing worker failed (${e.message || 'error'})`));
-      hashJobs.clear();
-      hasher = null;
+      fail(`the hashing worker failed (${e.message || 'error'})`);
     };
   }
   const id = hashId++;

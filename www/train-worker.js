@@ -126,7 +126,9 @@ async function train({ source, data, options, gridMs = 500, tile }) {
 self.onmessage = ({ data }) => {
   switch (data.op) {
     case 'start':
-      train(data).catch((e) => post({ type: 'error', message: e?.message ?? String(e) }));
+      // A panic's message was kept by the panic hook (wasm.js); a trap ends this worker's run.
+      train(data).catch((e) => post({ type: 'error', message: e instanceof WebAssembly.RuntimeError
+        ? `internal error: ${self.wasmPanic ?? `WebAssembly trap (${e.message})`}` : e?.message ?? String(e) }));
       break;
     case 'pause':
       paused = true;

@@ -30,5 +30,6 @@ export async function loadEngine() {
   const build = asked === 'simd128' || !relaxedSimd ? 'simd128' : 'relaxed-simd';
   const m = await import(build === 'simd128' ? './pkg/zfvis_web.js' : './pkg-relaxed/zfvis_web.js');
   await m.default();
+  m.recordPanics(); // a panic's message goes to globalThis.wasmPanic before the trap
   return { ...m, build };
 }

@@ -255,6 +255,11 @@ const ops = {
     snapshotBefore?.free();
     snapshotBefore = null;
   },
+
+  // A deliberate panic in wasm, for the end-to-end tests of the recovery.
+  async debugPanic({ message }) {
+    (await wasm).debugPanic(message);
+  },
 };
 
 // The last snapshot the `snapshot` op loaded.
@@ -266,8 +271,11 @@ self.onmessage = ({ data: { id, op, args } }) => {
     try {
       self.postMessage({ id, result: await ops[op](args) });
     } catch (e) {
-      // A trap leaves the wasm instance unusable: the main thread then starts a new worker.
-      self.postMessage({ id, error: e?.message ?? String(e), trap: e instanceof WebAssembly.RuntimeError });
+      // A trap leaves the wasm instance unusable: the main thread then starts a new worker. A panic's
+      // message was kept by the panic hook (wasm.js).
+      const trap = e instanceof WebAssembly.RuntimeError;
+      const error = trap ? self.wasmPanic ?? `WebAssembly trap (${e.message})` : e?.message ?? String(e);
+      self.postMessage({ id, error, trap });
     }
   });
 };

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { CIFAR, SHARED, loadModel, noFixtures, openBrowser } from './helpers.mjs';
+import { CIFAR, SHARED, drag, loadModel, noFixtures, openBrowser } from './helpers.mjs';
 
 const NAMES = ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'];
 const IMAGES = ['airplane_0001', 'automobile_0001', 'bird_0001', 'cat_0001', 'deer_0001', 'dog_0001']
@@ -98,19 +98,6 @@ test('invariance: a scale sweep draws its charts, with distance 0 and the classi
     assert.ok(diff <= 1e-5, `sharded vs whole sweep: ${diff}`);
     assert.deepEqual(errors, []);
   });
-
-// Drags from input pixel a to b (each [y, x]) on correspondence image i.
-async function drag(page, i, a, b) {
-  const canvas = page.locator(`[data-testid=corr-image-${i}]`);
-  await canvas.scrollIntoViewIfNeeded();
-  const box = await canvas.boundingBox();
-  const [h, w] = await canvas.evaluate((c) => [c.height / Number(c.dataset.zoom), c.width / Number(c.dataset.zoom)]);
-  const at = ([y, x]) => [box.x + ((x + 0.5) * box.width) / w, box.y + ((y + 0.5) * box.height) / h];
-  await page.mouse.move(...at(a));
-  await page.mouse.down();
-  await page.mouse.move(...at(b), { steps: 4 });
-  await page.mouse.up();
-}
 
 test('correspondence: rectangles drawn on five images give a finite table equal to the core’s',
   { skip: noFixtures, timeout: 180_000 }, async () => {

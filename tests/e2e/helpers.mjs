@@ -44,10 +44,23 @@ const MIME = {
   '.wasm': 'application/wasm', '.jpg': 'image/jpeg', '.png': 'image/png',
 };
 
-// Serves www/ on 127.0.0.1 at a free port.
+// A request's path, percent-decoded where that is valid (hostile links ask for paths such as /%A).
+const decodedPath = (req) => {
+  const path = new URL(req.url, 'http://x').pathname;
+  try {
+    return decodeURIComponent(path);
+  } catch {
+    return path;
+  }
+};
+
+// Serves www/ on 127.0.0.1 at a free port; `server.served` lists the paths asked for.
 function serve() {
-  const server = createServer((req, res) => {
-    const path = join(WWW, decodeURIComponent(new URL(req.url, 'http://x').pathname));
+  const served = [];
+  // Request lines up to 4 MB (Node's default is 16 KB): hostile links put 100 KB values in the query.
+  const server = createServer({ maxHeaderSize: 4 << 20 }, (req, res) => {
+    served.push(new URL(req.url, 'http://x').pathname);
+    const path = join(WWW, decodedPath(req));
     const file = path.endsWith('/') ? join(path, 'index.html') : path;
     if (!file.startsWith(WWW) || !existsSync(file)) {
       res.writeHead(404).end();
@@ -56,6 +69,7 @@ function serve() {
     res.writeHead(200, { 'Content-Type': MIME[extname(file)] ?? 'application/octet-stream' });
     res.end(readFileSync(file));
   });
+  server.served = served;
   return new Promise((ok) => server.listen(0, '127.0.0.1', () => ok(server)));
 }
 
@@ -68,6 +82,16 @@ export async function openBrowser() {
     executablePath: '/usr/bin/chromium',
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
       '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  // Content-Security-Policy violations (www/index.html's policy blocking something) are errors in every test:
+  // the page's own code never needs anything it forbids.
+  await context.addInitScript(() => {
+    globalThis.cspViolations = [];
+    addEventListener('securitypolicyviolation', (e) => {
+      const text = `CSP violation: ${e.effectiveDirective} blocked ${e.blockedURI || 'inline code'}`;
+      globalThis.cspViolations.push(text);
+      console.error(text);
+    }, true);
   });
   const page = context.pages()[0] ?? (await context.newPage());
   const errors = [];
@@ -83,6 +107,8 @@ export async function openBrowser() {
     errors,
     context,
     url,
+    // Paths the page's server was asked for, in order.
+    served: server.served,
     // Another tab of the same browser; its errors go to `errors` too.
     newPage: async () => watch(await context.newPage()),
     open: () => page.goto(url),
@@ -112,6 +138,19 @@ export async function canvasPixels(page, id = 'filter-canvas') {
     return { width: c.width, height: c.height, base64: btoa(s) };
   }, id);
   return { width, height, rgba: Buffer.from(base64, 'base64') };
+}
+
+// Drags from input pixel a to b (each [y, x]) on correspondence image i.
+export async function drag(page, i, a, b) {
+  const canvas = page.locator(`[data-testid=corr-image-${i}]`);
+  await canvas.scrollIntoViewIfNeeded();
+  const box = await canvas.boundingBox();
+  const [h, w] = await canvas.evaluate((c) => [c.height / Number(c.dataset.zoom), c.width / Number(c.dataset.zoom)]);
+  const at = ([y, x]) => [box.x + ((x + 0.5) * box.width) / w, box.y + ((y + 0.5) * box.height) / h];
+  await page.mouse.move(...at(a));
+  await page.mouse.down();
+  await page.mouse.move(...at(b), { steps: 4 });
+  await page.mouse.up();
 }
 
 // A little-endian float32 .npy file as {shape, data}.
@@ -167,7 +206,7 @@ export async function serveModels(files) {
     res.end();
   };
   const server = createServer(async (req, res) => {
-    const path = decodeURIComponent(new URL(req.url, 'http://x').pathname);
+    const path = decodedPath(req);
     requests.push(path);
     const [, route, name] = path.match(/^\/([a-z]+)\/(.+)$/) ?? [];
     const file = name !== undefined && Object.hasOwn(files, name) ? readFileSync(files[name]) : null;

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { ROOT, noFixtures, openBrowser, serveModels, shared, viewState } from './helpers.mjs';
+import { ROOT, isFetchNoise, noFixtures, openBrowser, serveModels, shared, viewState } from './helpers.mjs';
 
 test('www/*.js never uses innerHTML, outerHTML, insertAdjacentHTML, eval, new Function or document.write', () => {
   const sinks = /\b(innerHTML|outerHTML|insertAdjacentHTML|document\s*\.\s*write(ln)?|eval)\b|\bnew\s+Function\b|\bFunction\s*\(|setTimeout\s*\(\s*['"`]|setInterval\s*\(\s*['"`]/;
@@ -201,3 +201,115 @@ test('hostile fields beside a good model URL are ignored: the view is the model\
   assert.deepEqual(dialogs, []);
   assert.deepEqual(errors, []);
 });
+
+// Thirty links, each opened on its own: script in every field, quotes, javascript: and other schemes,
+// overlong (≥ 100 KB) and huge values, wrong types, in the fragment and the query, with and without a good
+// model URL. For each: no dialog, no script ran, no page error, no CSP violation, nothing injected, and the
+// page shows its normal state (the good model loaded) or a clear notice or message.
+test('30 hostile links: nothing runs, the page shows its normal state or says what it ignored',
+  { skip: noFixtures, timeout: 300_000 }, async () => {
+    const { page, errors } = b;
+    const model = `${models.url}cors/mnist-8.onnx`;
+    const fields = ['model', 'weights', 'mean', 'labels', 'usemean', 'image', 'current', 'order', 'meanv', 'scale',
+      'resize', 'filters', 'norm', 'pad', 'zoom', 'first', 'count', 'tmode', 'torder', 'maps', 'layer', 'channel', 'at',
+      'unit', 'method', 'render', 'lrn', 'cam', 'camlayer'];
+    const every = (value, skip = []) => fields.filter((k) => !skip.includes(k)).map((k) => [k, value]);
+    // Markup is a valid relative URL: in a file field it is downloaded from the page's site (a 404). With a
+    // good model the file fields get values that are no http(s) address.
+    const files = ['model', 'weights', 'mean', 'labels', 'image'];
+    const badFiles = [['weights', 'javascript:alert(1)'], ['mean', ' javascript:alert(1)'], ['labels', 'data:,x'], ['image', 'local:<script>:x.jpg']];
+    const QUOTES = `'"\`;alert(1);//'); window.__pwned = ('"`;
+    const big = 'A'.repeat(100_000);
+    const huge = [['channel', '1e309'], ['zoom', '99999999999999999999'], ['pad', '-1'], ['first', 'NaN'], ['count', 'Infinity'],
+      ['cam', String(Number.MAX_SAFE_INTEGER)], ['scale', '1e999'], ['meanv', '1e308,1e308,1e308'], ['at', '999999,999999'], ['current', '4294967296']];
+    const wrong = [['channel', 'abc'], ['at', 'x,y'], ['lrn', 'maybe'], ['usemean', 'yes'], ['current', '[]'], ['cam', '{}'],
+      ['scale', '0x10'], ['meanv', 'a,b,c'], ['pad', '1.5'], ['zoom', 'true'], ['order', 'rgb '], ['method', '__proto__']];
+    const frag = (pairs) => `${b.url}#${fragment(pairs)}`;
+    const query = (pairs) => `${b.url}?${fragment(pairs)}`;
+    const links = [
+      // Without a usable model.
+      ['script in every field', frag(every(SCRIPT))],
+      ['img onerror in every field', frag(every(IMG))],
+      ['svg onload in every field', frag(every(SVG))],
+      ['quotes in every field', frag(every(QUOTES))],
+      ['model javascript:', frag([['model', 'javascript:window.__pwned="model"']])],
+      ['model JaVaScRiPt: after a newline', frag([['model', '\nJaVaScRiPt:window.__pwned=1'], ['weights', 'javascript:alert(1)']])],
+      ['model data:text/html', frag([['model', 'data:text/html,<script>window.__pwned="data"</script>']])],
+      ['model vbscript: and file:', frag([['model', 'vbscript:msgbox(1)'], ['mean', 'file:///etc/passwd'], ['labels', 'blob:null/1']])],
+      ['image and labels javascript:', frag([['image', 'javascript:window.__pwned=1'], ['labels', 'javascript:alert(1)']])],
+      ['overlong value (100 KB)', frag([['layer', big], ['model', `javascript:${big}`]])],
+      ['overlong key (100 KB)', frag([[big, '1']])],
+      ['huge link (1 MB)', `${b.url}#model=${'B'.repeat(1_000_000)}`],
+      ['10,000 image fields', frag(Array.from({ length: 10_000 }, (_, i) => ['image', `javascript:${i}`]))],
+      ['huge numbers', frag(huge)],
+      ['wrong types', frag(wrong)],
+      ['prototype keys', frag([['__proto__', 'x'], ['constructor', 'x'], ['toString', 'x'], ['__proto__[polluted]', '1']])],
+      ['broken percent-escapes', `${b.url}#model=%E0%A4%A&layer=%&at=%ZZ%00`],
+      ['raw markup in the fragment', `${b.url}#model=<script>window.__pwned=1</script>&layer="><img src=x onerror=alert(1)>`],
+      ['script in every query field', query(every(SCRIPT))],
+      ['javascript: model in the query', query([['model', 'javascript:window.__pwned=1'], ...HOSTILE.slice(0, 10)])],
+      ['overlong query (100 KB)', query([['model', big], ['weights', big]])],
+      ['hostile query and fragment', `${query([['model', 'javascript:alert(1)']])}#${fragment(every(IMG))}`],
+      ['model URL that answers 404, with markup in it', frag([['model', `${models.url}cors/<script>window.__pwned=1</script>.onnx`]])],
+      // With a good model.
+      ['good model, script in every other field', frag([['model', model], ...badFiles, ...every(SCRIPT, files)])],
+      ['good model, svg and img in every other field', frag([['model', model], ...badFiles, ...every(SVG, [...files, 'layer']), ['layer', IMG]])],
+      ['good model, quotes in every other field', frag([['model', model], ...badFiles, ...every(QUOTES, files)])],
+      // (A link over 300,000 characters is ignored whole: the values stay under that together.)
+      ['good model, overlong values', frag([['model', model], ['layer', big], ['camlayer', big.slice(50_000)], ['image', `local:${big.slice(60_000)}`]])],
+      ['good model, huge numbers', frag([['model', model], ...huge])],
+      ['good model, wrong types', frag([['model', model], ...wrong, ['weights', 'javascript:alert(1)']])],
+      ['good model in the query, hostile fields', query([['model', model], ...HOSTILE])],
+    ];
+    assert.equal(links.length, 30);
+    assert.equal(new Set(links.map(([, url]) => url)).size, 30, 'distinct links');
+    await b.open();
+    const clean = await domState(page);
+    for (const [what, url] of links) {
+      await page.goto('about:blank');
+      errors.length = 0;
+      dialogs.length = 0;
+      const good = what.startsWith('good model');
+      await page.goto(url);
+      // Settled: the model loaded, or an error or a notice is shown and no download or load is under way.
+      await page.waitForFunction((good) => {
+        const status = document.getElementById('status').textContent;
+        if (good) return /^Loaded/.test(status) && location.hash.startsWith('#model=');
+        return (!document.getElementById('notice').hidden || !document.getElementById('error').hidden)
+          && !/^(Getting|Loading|Reading)/.test(status);
+      }, good, { timeout: 30_000 });
+      await page.waitForTimeout(200);
+      const dom = await domState(page);
+      const shown = await page.evaluate(() => ({
+        status: document.getElementById('status').textContent,
+        error: document.getElementById('error').hidden ? null : document.getElementById('error').textContent,
+        notices: [...document.querySelectorAll('#notice-list li')].map((li) => li.textContent),
+        violations: globalThis.cspViolations,
+      }));
+      const summary = shown.error ? `error: ${shown.error.slice(0, 150)}`
+        : `${shown.status || '(no status)'}; ${shown.notices.length} notice(s)${shown.notices.length ? `, e.g. ${shown.notices.at(-1).slice(0, 110)}` : ''}`;
+      console.log(`${String(url.length).padStart(8)} chars  ${what}: ${summary}`);
+      assert.deepEqual(dialogs, [], what);
+      assert.equal(dom.pwned, null, `${what}: injected script ran`);
+      assert.equal(dom.polluted, null, `${what}: Object.prototype polluted`);
+      assert.deepEqual(dom.handlers, clean.handlers, `${what}: inline handlers or script URLs in the DOM`);
+      assert.deepEqual(dom.scripts, clean.scripts, `${what}: scripts added`);
+      assert.equal(dom.noticeElements, 0, `${what}: markup in a notice`);
+      assert.deepEqual(shown.violations, [], `${what}: CSP violations`);
+      assert.deepEqual(errors.filter((e) => !isFetchNoise(e)), [], `${what}: page errors`);
+      assert.ok(shown.notices.every((n) => n.length < 400), `${what}: an overlong notice`);
+      assert.ok(shown.notices.length <= 53, `${what}: ${shown.notices.length} notices`);
+      if (good) {
+        assert.match(shown.status, /^Loaded mnist-8\.onnx/, what);
+        assert.equal(shown.error, null, what);
+        assert.ok(await page.isVisible('#filter-canvas'), `${what}: the model's filters are shown`);
+        assert.ok(shown.notices.length > 0, `${what}: the ignored fields are named`);
+      } else if (shown.error) {
+        assert.match(shown.error, /^Could not download the (model|weights|mean file|labels file|image): .*HTTP 404/s, what);
+        assert.ok(shown.error.length < 1000, what);
+      } else {
+        assert.ok(shown.notices.includes('the link names no usable model, so nothing was loaded'), what);
+        assert.ok(await page.isHidden('#network-section'), what);
+      }
+    }
+  });

@@ -106,6 +106,28 @@ impl Default for Sha256 {
     }
 }
 
+// ---- panics: the module is built with panic=abort, so a panic reaches JS as a trap ("unreachable") that
+// says nothing. The hook puts its message in `globalThis.wasmPanic` first, read without calling wasm again.
+
+/// Installs the panic hook (once per instance).
+#[wasm_bindgen(js_name = recordPanics)]
+pub fn record_panics() {
+    std::panic::set_hook(Box::new(|info| {
+        let message = info.payload_as_str().unwrap_or("(no message)");
+        let text = match info.location() {
+            Some(at) => format!("{message} (at {}:{})", at.file(), at.line()),
+            None => message.to_string(),
+        };
+        let _ = js_sys::Reflect::set(&js_sys::global(), &"wasmPanic".into(), &text.into());
+    }));
+}
+
+/// Panics with `message`: the end-to-end tests check that the page recovers.
+#[wasm_bindgen(js_name = debugPanic)]
+pub fn debug_panic(message: &str) {
+    panic!("{message}");
+}
+
 // ---- benchmarks (tests/bench): `std::time::Instant` panics on wasm32-unknown-unknown, so the clock is JS's.
 
 #[wasm_bindgen]
