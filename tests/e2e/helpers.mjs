@@ -378,3 +378,12 @@ export function cifarBatch(n, { order, dir, name } = {}) {
   writeFileSync(path, out);
   return path;
 }
+
+// Waits for a job's progress line to leave the running state; returns that state.
+export async function finished(page, id, timeout = 120_000) {
+  await page.waitForFunction((id) => {
+    const s = document.getElementById(id).dataset.state;
+    return s && s !== 'running';
+  }, id, { timeout });
+  return page.$eval(`#${id}`, (e) => e.dataset.state);
+}

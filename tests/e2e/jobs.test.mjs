@@ -7,7 +7,7 @@ import { copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, write
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { CIFAR, CLI, cifarBatch, loadModel, manifest, noFixtures, openBrowser, readNpy, shared } from './helpers.mjs';
+import { CIFAR, CLI, cifarBatch, finished, loadModel, manifest, noFixtures, openBrowser, readNpy, shared } from './helpers.mjs';
 
 let b;
 before(async () => { if (!noFixtures) b = await openBrowser(); });
@@ -20,15 +20,6 @@ async function open(page) {
   await b.open();
   assert.equal(await loadModel(page, MODEL.map((f) => join(CIFAR, f))), null);
   await page.selectOption('#pre-order', 'RGB');
-}
-
-// Waits for a job's progress line to leave the running state; returns that state.
-async function finished(page, id, timeout = 120_000) {
-  await page.waitForFunction((id) => {
-    const s = document.getElementById(id).dataset.state;
-    return s && s !== 'running';
-  }, id, { timeout });
-  return page.$eval(`#${id}`, (e) => e.dataset.state);
 }
 
 async function runTopK(page, layer, timeout) {

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { CIFAR, drag, loadModel, noFixtures, openBrowser, serveModels, shared } from './helpers.mjs';
+import { CIFAR, drag, finished, loadModel, noFixtures, openBrowser, serveModels, shared } from './helpers.mjs';
 
 const MODEL = ['cifar10_quick.prototxt', 'cifar10_quick_iter_4000.caffemodel', 'mean_approx.binaryproto'].map((f) => join(CIFAR, f));
 const NAMES = ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'];
@@ -29,15 +29,6 @@ after(async () => {
   await b?.close();
   models?.close();
 });
-
-// Waits for a job's progress line to leave the running state; returns that state.
-async function finished(page, id, timeout = 120_000) {
-  await page.waitForFunction((id) => {
-    const s = document.getElementById(id).dataset.state;
-    return s && s !== 'running';
-  }, id, { timeout });
-  return page.$eval(`#${id}`, (e) => e.dataset.state);
-}
 
 const errorText = (page) => page.evaluate(() => (document.getElementById('error').hidden ? null : document.getElementById('error').textContent));
 
