@@ -135,6 +135,7 @@ async function loadModel(files, from = '') {
   const what = from ? `${names} from ${from}` : names;
   setStatus(`Loading ${what}…`);
   graph().warm(); // the layout worker starts while the engine reads the model
+  $('load-cancel').hidden = false;
   try {
     const summary = await engine.call('load', files);
     state.model = files;
@@ -144,10 +145,28 @@ async function loadModel(files, from = '') {
     scheduleLink();
     return true;
   } catch (e) {
+    if (e.name === 'AbortError') {
+      // Cancelled: the stopped worker held the previous model too.
+      setStatus(state.model ? 'Loading cancelled; reloading the previous model…' : 'Loading cancelled.');
+      if (state.model) await reloadModel();
+      return false;
+    }
     setStatus(state.model ? `Still showing the previous model.` : '');
     showError(`Could not load the model (${what}): ${e.message}`);
     return false;
+  } finally {
+    $('load-cancel').hidden = true;
   }
+}
+
+// Stops the engine's worker, loading and all; the next call starts a new one.
+$('load-cancel').onclick = () => engine.terminate();
+
+// The last good model into a new worker (after a crash or a cancelled load), with its labels.
+async function reloadModel() {
+  await engine.call('load', { ...state.model, mean: meanInUse() });
+  if (state.labels) await engine.call('setLabels', { text: await state.labels.text() });
+  setStatus(`Loaded ${(state.model.onnx ? [state.model.onnx] : [state.model.prototxt, state.model.weights]).map((f) => f.name).join(' + ')}.`);
 }
 
 // Subtracts the given mean file (null: none) from now on.
@@ -195,8 +214,7 @@ engine.onrestart = async (message, op) => {
   const tell = (text) => { if (op !== 'load') showError(`${message} — ${text}`); };
   if (!state.model) return tell('the engine was restarted.');
   try {
-    await engine.call('load', { ...state.model, mean: meanInUse() });
-    if (state.labels) await engine.call('setLabels', { text: await state.labels.text() });
+    await reloadModel();
   } catch (e) {
     return showError(`${message} — the engine was restarted, but the model could not be reloaded: ${e.message}`);
   }
@@ -489,6 +507,15 @@ async function runPredictions() {
   }
   let done = 0;
   state.classifying = true;
+  const stop = $('classify-stop');
+  stop.hidden = state.images.length < 2;
+  stop.onclick = () => {
+    state.predictRun++;
+    state.classifying = false;
+    stop.hidden = true;
+    for (const row of body.querySelectorAll('tr:not([data-done])')) row.remove();
+    $('results-status').textContent = `Stopped after ${done} of ${state.images.length} images.`;
+  };
   for (const [i, file] of state.images.entries()) {
     const cells = [file.name, '…', '', ''].map((t) => el('td', t));
     const row = el('tr', ...cells);
@@ -517,6 +544,7 @@ async function runPredictions() {
     $('results-status').textContent = `Classified ${++done} of ${state.images.length} images.`;
   }
   state.classifying = false;
+  stop.hidden = true;
   await selectImage(Math.min(state.current, state.images.length - 1));
 }
 
