@@ -27,11 +27,13 @@ pub fn elements(shape: &[usize]) -> Option<usize> {
 }
 
 /// The shape's element count, refused past [`MAX_ELEMENTS`]; `what` names the tensor.
+/// Zero-length axes count as 1 here too: an empty tensor's other axes must still fit (ndarray's rule).
 pub fn check_shape(shape: &[usize], what: impl std::fmt::Display) -> Result<usize> {
-    match elements(shape) {
-        Some(n) if n <= MAX_ELEMENTS => Ok(n),
+    let span: Vec<usize> = shape.iter().map(|&d| d.max(1)).collect();
+    match elements(&span) {
+        Some(n) if n <= MAX_ELEMENTS => Ok(elements(shape).unwrap_or(0)),
         _ => {
-            let count = format!("{:.3e} elements", shape.iter().map(|&d| d as f64).product::<f64>());
+            let count = format!("{:.3e} elements", span.iter().map(|&d| d as f64).product::<f64>());
             bail!(
                 model,
                 "{what} has shape {} ({count}), past the limit of 2^30 elements (4 GiB as f32)",
@@ -67,6 +69,8 @@ mod tests {
         let e = check_shape(&[1 << 62, 1 << 62], "blob").unwrap_err().message;
         assert!(e.contains("(2.127e37 elements)"), "{e}");
         assert!(check_shape(&[1 << 30], "x").is_ok() && check_shape(&[(1 << 30) + 1], "x").is_err());
+        assert!(check_shape(&[0, 1 << 40, 1 << 40], "x").is_err());
+        assert_eq!(check_shape(&[0, 3], "x").unwrap(), 0);
         assert!(check_image(12_000, 8_000).is_ok());
         assert!(check_image(100_000, 100_000).unwrap_err().message.starts_with("the image is 100000×100000 pixels"));
     }
