@@ -13,19 +13,24 @@ pub struct Decoded {
 pub fn decode(path: &Path) -> Result<Decoded> {
     let bad = |e: &dyn std::fmt::Display| Error::input(format!("{}: cannot decode the image: {e}", path.display()));
     let bytes = std::fs::read(path).map_err(|e| bad(&e))?;
+    decode_bytes(&bytes).map_err(|e| bad(&e))
+}
+
+/// Decodes an image held in memory; the error says why not (the fuzz target `image` calls this).
+pub fn decode_bytes(bytes: &[u8]) -> std::result::Result<Decoded, String> {
     if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
         let jpeg = std::panic::catch_unwind(|| -> std::io::Result<Decoded> {
-            let mut img = mozjpeg::Decompress::new_mem(&bytes)?.rgba()?;
+            let mut img = mozjpeg::Decompress::new_mem(bytes)?.rgba()?;
             let (width, height) = (img.width(), img.height());
             let px: Vec<[u8; 4]> = img.read_scanlines()?;
             img.finish()?;
             Ok(Decoded { rgba: px.into_iter().flatten().collect(), width, height })
         });
         return match jpeg {
-            Ok(r) => r.map_err(|e| bad(&e)),
-            Err(_) => Err(bad(&"corrupt JPEG data")),
+            Ok(r) => r.map_err(|e| e.to_string()),
+            Err(_) => Err("corrupt JPEG data".to_string()),
         };
     }
-    let img = image::load_from_memory(&bytes).map_err(|e| bad(&e))?.to_rgba8();
+    let img = image::load_from_memory(bytes).map_err(|e| e.to_string())?.to_rgba8();
     Ok(Decoded { width: img.width() as usize, height: img.height() as usize, rgba: img.into_raw() })
 }
