@@ -23,7 +23,14 @@ pub fn read(bytes: &[u8]) -> Result<BlobMap> {
         for name in names {
             let path = format!("data/{layer}/{name}");
             let ds = file.dataset(&path).map_err(|e| err(&path, e))?;
-            let shape: Vec<usize> = ds.shape().map_err(|e| err(&path, e))?.iter().map(|&d| d as usize).collect();
+            let dims = ds.shape().map_err(|e| err(&path, e))?;
+            // Refuse a shape the file cannot hold before reading allocates it (an unwritten chunked
+            // dataset is filled in): every value takes a stored byte, or 1/1032 of one when deflated.
+            let room = bytes.len() as u64 * if ds.filters().is_empty() { 1 } else { 1032 };
+            if !dims.iter().try_fold(1u64, |a, &d| a.checked_mul(d)).is_some_and(|n| n <= room) {
+                return Err(err(&path, format!("its shape {dims:?} declares more values than a {}-byte file holds", bytes.len())));
+            }
+            let shape: Vec<usize> = dims.iter().map(|&d| d as usize).collect();
             let values = ds.read_f32().map_err(|e| err(&path, e))?;
             if values.len() != shape.iter().product::<usize>() {
                 return Err(err(&path, format!("{} values for shape {:?}", values.len(), shape)));
