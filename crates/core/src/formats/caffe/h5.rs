@@ -25,9 +25,11 @@ pub fn read(bytes: &[u8]) -> Result<BlobMap> {
             let ds = file.dataset(&path).map_err(|e| err(&path, e))?;
             let dims = ds.shape().map_err(|e| err(&path, e))?;
             // Refuse a shape the file cannot hold before reading allocates it (an unwritten chunked
-            // dataset is filled in): every value takes a stored byte, or 1/1032 of one when deflated.
+            // dataset is filled in): its values' bytes (and their f32 copies) are at most the file's
+            // size, or 1032 times that when deflated.
             let room = bytes.len() as u64 * if ds.filters().is_empty() { 1 } else { 1032 };
-            if !dims.iter().try_fold(1u64, |a, &d| a.checked_mul(d)).is_some_and(|n| n <= room) {
+            let size = ds.element_size().map_err(|e| err(&path, e))?.max(4);
+            if !dims.iter().try_fold(size, |a, &d| a.checked_mul(d)).is_some_and(|n| n <= room) {
                 return Err(err(&path, format!("its shape {dims:?} declares more values than a {}-byte file holds", bytes.len())));
             }
             let shape: Vec<usize> = dims.iter().map(|&d| d as usize).collect();
