@@ -29,8 +29,13 @@ pub fn read(bytes: &[u8]) -> Result<BlobMap> {
             // size, or 1032 times that when deflated.
             let room = bytes.len() as u64 * if ds.filters().is_empty() { 1 } else { 1032 };
             let size = ds.element_size().map_err(|e| err(&path, e))?.max(4);
-            if !dims.iter().try_fold(size, |a, &d| a.checked_mul(d)).is_some_and(|n| n <= room) {
+            let fits = |dims: &[u64]| dims.iter().try_fold(size, |a, &d| a.checked_mul(d)).is_some_and(|n| n <= room);
+            if !fits(&dims) {
                 return Err(err(&path, format!("its shape {dims:?} declares more values than a {}-byte file holds", bytes.len())));
+            }
+            // A chunk is stored whole, so the same bound holds for it (reading walks all its rows).
+            if let Some(chunk) = ds.chunk_shape().map_err(|e| err(&path, e))?.filter(|c| !fits(c)) {
+                return Err(err(&path, format!("its chunk shape {chunk:?} declares more values than a {}-byte file holds", bytes.len())));
             }
             let shape: Vec<usize> = dims.iter().map(|&d| d as usize).collect();
             let values = ds.read_f32().map_err(|e| err(&path, e))?;
