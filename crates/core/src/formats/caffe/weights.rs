@@ -197,6 +197,11 @@ fn blob_with(b: &BlobProto, data: Vec<f32>) -> Result<Blob> {
     } else {
         (dims(&[b.num() as i64, b.channels() as i64, b.height() as i64, b.width() as i64])?, true)
     };
+    // ndarray also needs the product of the non-zero axes to fit an isize (a 0×2^40×2^40 blob holds
+    // no values, but no array can have its shape).
+    if shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d.max(1))).is_none_or(|n| n > isize::MAX as usize) {
+        bail!(format, "its shape {:?} is too large", shape);
+    }
     let count = shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
     if count != Some(data.len()) {
         bail!(format, "holds {} values but its shape {:?} needs {:?}", data.len(), shape, count);

@@ -11,8 +11,10 @@ pub(super) fn dims(t: &TensorProto) -> Result<Vec<usize>> {
         .map(|&d| usize::try_from(d))
         .collect::<std::result::Result<_, _>>()
         .map_err(|_| Error::format(format!("tensor '{}' has a negative dimension in {:?}", t.name(), t.dims)))?;
+    // As ndarray counts: zero-length axes aside, the product must fit an isize.
     dims.iter()
-        .try_fold(1usize, |a, &d| a.checked_mul(d))
+        .try_fold(1usize, |a, &d| a.checked_mul(d.max(1)))
+        .filter(|&n| n <= isize::MAX as usize)
         .ok_or_else(|| Error::format(format!("tensor '{}' is too large: {:?}", t.name(), t.dims)))?;
     Ok(dims)
 }
