@@ -31,11 +31,23 @@ pub fn read(bytes: &[u8]) -> Result<BlobMap> {
             let size = ds.element_size().map_err(|e| err(&path, e))?.max(4);
             let fits = |dims: &[u64]| dims.iter().try_fold(size, |a, &d| a.checked_mul(d)).is_some_and(|n| n <= room);
             if !fits(&dims) {
-                return Err(err(&path, format!("its shape {dims:?} of {size}-byte values needs more than the {}-byte file holds", bytes.len())));
+                return Err(err(
+                    &path,
+                    format!(
+                        "its shape {dims:?} of {size}-byte values needs more than the {}-byte file holds",
+                        bytes.len()
+                    ),
+                ));
             }
             // A chunk is stored whole, so the same bound holds for it (reading walks all its rows).
             if let Some(chunk) = ds.chunk_shape().map_err(|e| err(&path, e))?.filter(|c| !fits(c)) {
-                return Err(err(&path, format!("its chunk shape {chunk:?} of {size}-byte values needs more than the {}-byte file holds", bytes.len())));
+                return Err(err(
+                    &path,
+                    format!(
+                        "its chunk shape {chunk:?} of {size}-byte values needs more than the {}-byte file holds",
+                        bytes.len()
+                    ),
+                ));
             }
             let shape: Vec<usize> = dims.iter().map(|&d| d as usize).collect();
             let values = ds.read_f32().map_err(|e| err(&path, e))?;
