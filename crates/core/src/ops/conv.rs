@@ -112,6 +112,9 @@ impl Conv {
         if self.kernel.contains(&0) || self.stride.contains(&0) || self.dilation.contains(&0) || self.group == 0 {
             bail!(model, "kernel, stride, dilation and group must be positive (kernel {:?}, stride {:?}, dilation {:?}, group {})", self.kernel, self.stride, self.dilation, self.group);
         }
+        if self.out_channels == 0 {
+            bail!(model, "a convolution needs at least one output channel (num_output is 0)");
+        }
         if !self.out_channels.is_multiple_of(self.group) {
             bail!(model, "{} outputs cannot be split into {} groups", self.out_channels, self.group);
         }
@@ -121,7 +124,7 @@ impl Conv {
     pub fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>> {
         self.check()?;
         let [n, c, h, w] = nchw(input)?;
-        if c % self.group != 0 {
+        if c == 0 || c % self.group != 0 {
             bail!(input, "{c} input channels cannot be split into {} groups", self.group);
         }
         let oh = conv_out_len(h, self.kernel[0], self.stride[0], self.pads[0], self.pads[2], self.dilation[0]);
@@ -173,7 +176,7 @@ impl Conv {
         let Some(w) = weights.first().filter(|w| w.ndim() == 4) else { return };
         let (cg, mg) = (w.shape()[1], self.out_channels / self.group.max(1));
         let k = cg * self.kernel[0] * self.kernel[1];
-        if self.check().is_ok() && w.len() == self.out_channels * k && !(cg == 1 && self.group > 1) {
+        if self.check().is_ok() && k > 0 && w.len() == self.out_channels * k && !(cg == 1 && self.group > 1) {
             self.packs::<f32>(&contiguous(w), mg, k);
         }
     }

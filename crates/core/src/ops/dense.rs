@@ -20,6 +20,9 @@ impl InnerProduct {
         let axis = super::axis_index(self.axis, input.len())?;
         let m: usize = input[..axis].iter().product();
         let k: usize = input[axis..].iter().product();
+        if self.num_output == 0 || k == 0 {
+            bail!(model, "an inner product needs outputs and input features (num_output {}, input {})", self.num_output, fmt_shape(input));
+        }
         Ok((axis, m, k))
     }
 

@@ -248,7 +248,8 @@ fn through(
         }
         Op::Pad(p) => same(first.window([1, 1], [1, 1], [p.before[2] as isize, p.before[3] as isize])),
         Op::Resize(z) => resized(z, first, in_shape, out),
-        Op::Transpose(t) if t.perm[2..] == [2, 3] => same(first),
+        // An empty perm (ONNX's default: reversed axes) moves the spatial axes too.
+        Op::Transpose(t) if t.perm.get(2..) == Some(&[2, 3][..]) => same(first),
         Op::Flatten(_) | Op::Reshape(_) if out == in_shape.as_slice() => same(first),
         Op::Softmax(s) if axis_is_channel(s.axis) => same(first),
         Op::Slice(s) if axis_is_channel(s.axis) => same(first),

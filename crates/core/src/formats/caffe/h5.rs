@@ -23,7 +23,33 @@ pub fn read(bytes: &[u8]) -> Result<BlobMap> {
         for name in names {
             let path = format!("data/{layer}/{name}");
             let ds = file.dataset(&path).map_err(|e| err(&path, e))?;
-            let shape: Vec<usize> = ds.shape().map_err(|e| err(&path, e))?.iter().map(|&d| d as usize).collect();
+            let dims = ds.shape().map_err(|e| err(&path, e))?;
+            // Refuse a shape the file cannot hold before reading allocates it (an unwritten chunked
+            // dataset is filled in): its values' bytes (and their f32 copies) are at most the file's
+            // size, or 1032 times that when deflated.
+            let room = bytes.len() as u64 * if ds.filters().is_empty() { 1 } else { 1032 };
+            let size = ds.element_size().map_err(|e| err(&path, e))?.max(4);
+            let fits = |dims: &[u64]| dims.iter().try_fold(size, |a, &d| a.checked_mul(d)).is_some_and(|n| n <= room);
+            if !fits(&dims) {
+                return Err(err(
+                    &path,
+                    format!(
+                        "its shape {dims:?} of {size}-byte values needs more than the {}-byte file holds",
+                        bytes.len()
+                    ),
+                ));
+            }
+            // A chunk is stored whole, so the same bound holds for it (reading walks all its rows).
+            if let Some(chunk) = ds.chunk_shape().map_err(|e| err(&path, e))?.filter(|c| !fits(c)) {
+                return Err(err(
+                    &path,
+                    format!(
+                        "its chunk shape {chunk:?} of {size}-byte values needs more than the {}-byte file holds",
+                        bytes.len()
+                    ),
+                ));
+            }
+            let shape: Vec<usize> = dims.iter().map(|&d| d as usize).collect();
             let values = ds.read_f32().map_err(|e| err(&path, e))?;
             if values.len() != shape.iter().product::<usize>() {
                 return Err(err(&path, format!("{} values for shape {:?}", values.len(), shape)));

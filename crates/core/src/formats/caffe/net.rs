@@ -271,6 +271,9 @@ impl Draft {
                 }
             }
             let outs = node.op.output_shapes(&ins, node.outputs.len(), &node.weights).map_err(|e| e.context(&ctx))?;
+            if outs.len() != node.outputs.len() {
+                bail!(model, "{ctx} has {} top blobs, but a {} layer makes {}", node.outputs.len(), node.type_name, outs.len());
+            }
             for (&v, s) in node.outputs.iter().zip(outs) {
                 shapes[v] = Some(s);
             }

@@ -26,7 +26,9 @@ pub(crate) fn parse_message<M: prost::Message + Default>(text: &str, name: &str,
     if text.trim().is_empty() {
         bail!(format, "{what} is empty");
     }
-    let pool = DescriptorPool::decode(DESCRIPTORS).expect("embedded caffe.proto descriptors");
+    // Decoding caffe.proto's descriptors costs far more than parsing a small net: done once.
+    static POOL: std::sync::OnceLock<DescriptorPool> = std::sync::OnceLock::new();
+    let pool = POOL.get_or_init(|| DescriptorPool::decode(DESCRIPTORS).expect("embedded caffe.proto descriptors"));
     let desc = pool.get_message_by_name(name).expect("a caffe.proto message");
     let msg = DynamicMessage::parse_text_format(desc, text)
         .map_err(|e| Error::format(format!("{what} has a syntax error: {}", describe_text_error(text, &e))))?;

@@ -271,7 +271,11 @@ pub fn from_proto(model: proto::ModelProto, mut tensors: HashMap<String, Tensor>
         }
         let mut outputs = Vec::new();
         for (k, shape) in outs.into_iter().enumerate() {
-            let o = if n.output[k].is_empty() { format!("{name}:{k}") } else { n.output[k].clone() };
+            // A node may name fewer outputs than its op makes (even none): the rest get made-up names.
+            let o = match n.output.get(k) {
+                Some(o) if !o.is_empty() => o.clone(),
+                _ => format!("{name}:{k}"),
+            };
             outputs.push(r.value(&o));
             r.shapes.insert(o, shape);
         }

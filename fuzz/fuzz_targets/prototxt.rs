@@ -1,0 +1,8 @@
+//! The `prototxt` target: see `run` in fuzz/harness.rs.
+#![no_main]
+#[path = "../harness.rs"]
+mod harness;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    let _ = harness::run("prototxt", data);
+});
