@@ -46,19 +46,9 @@ def png_bytes(w, h):
 
 
 def test_corpus(out):
-    """Runs the tests' corpus generator into `out`. It copies www/examples/lenet/digit_3.png, which
-    scripts/build-web.sh makes; a stand-in is written (and removed again) when it is absent."""
-    png = os.path.join(ROOT, "www", "examples", "lenet", "digit_3.png")
-    made = not os.path.exists(png)
-    if made:
-        with open(png, "wb") as f:
-            f.write(png_bytes(28, 28))
-    try:
-        subprocess.run([sys.executable, os.path.join(ROOT, "tests", "corpus", "make_corpus.py"), out],
-                       check=True, stdout=subprocess.DEVNULL)
-    finally:
-        if made:
-            os.remove(png)
+    """Runs the tests' corpus generator into `out`."""
+    subprocess.run([sys.executable, os.path.join(ROOT, "tests", "corpus", "make_corpus.py"), out],
+                   check=True, stdout=subprocess.DEVNULL)
 
 
 def h5_seeds(dst):

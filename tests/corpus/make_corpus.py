@@ -308,12 +308,32 @@ def mean_binaryproto(arr):
 # The corpus
 # ----------------------------------------------------------------------------------------------------------
 
+def png_chunk(kind, data):
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def png_grey(rows):
+    """An 8-bit greyscale PNG of these rows of pixel values."""
+    ihdr = struct.pack(">IIBBBBB", len(rows[0]), len(rows), 8, 0, 0, 0, 0)
+    raw = b"".join(b"\0" + bytes(r) for r in rows)
+    return b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", ihdr) + png_chunk(b"IDAT", zlib.compress(raw)) + png_chunk(b"IEND", b"")
+
+
+def digit_pixels():
+    """A 28×28 white '3' drawn with strokes on black, as MNIST digits are."""
+    img = [[0] * 28 for _ in range(28)]
+    for y in (6, 13, 20):
+        for x in range(9, 19):
+            img[y][x] = img[y + 1][x] = 255
+    for y in range(6, 22):
+        img[y][18] = img[y][19] = 255
+    return img
+
+
 def png_declaring(width, height):
     """A PNG with a valid header for width×height RGB pixels and one short compressed row."""
-    def chunk(kind, data):
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(bytes(64))) + chunk(b"IEND", b"")
+    return b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", ihdr) + png_chunk(b"IDAT", zlib.compress(bytes(64))) + png_chunk(b"IEND", b"")
 
 
 class Corpus:
@@ -434,7 +454,7 @@ def main():
     lenet_pt = c.copy("crates/core/src/train/nets/lenet_train_test.prototxt", "good_lenet.prototxt")
     lenet_cm = c.copy("www/examples/lenet/lenet_iter_1000.caffemodel", "good_lenet.caffemodel")
     digits = c.copy("crates/core/tests/data/onnx_exports/digits_cnn/model.onnx", "good_digits_cnn.onnx")
-    png = c.copy("www/examples/lenet/digit_3.png", "good_digit_3.png")
+    png = c.write("good_digit_3.png", png_grey(digit_pixels()))
     input_npy = "good_input.npy"
     np.save(os.path.join(out, input_npy), np.random.default_rng(SEED + 3).standard_normal((1, 1, 8, 8)).astype("<f4"))
     good_mean = mean_binaryproto(np.full((1, 8, 8), 0.5, dtype="<f4"))
