@@ -15,11 +15,9 @@ import hashlib
 import io
 import os
 import shutil
-import struct
 import subprocess
 import sys
 import tempfile
-import zlib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -34,15 +32,6 @@ MAX_LEN = {
     "onnx": 256 << 10,
     "image": 256 << 10,
 }
-
-
-def png_bytes(w, h):
-    """A grey w×h PNG, without Pillow (make_corpus.py needs one)."""
-    def chunk(t, d):
-        return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d) & 0xFFFFFFFF)
-    raw = b"".join(b"\0" + bytes((x * 9 + y * 5) & 255 for x in range(w)) for y in range(h))
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 0, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
 
 
 def test_corpus(out):
