@@ -66,10 +66,10 @@ mod tests {
         assert_eq!(check_shape(&[1, 3, 224, 224], "x").unwrap(), 150_528);
         let e = check_shape(&[1, 3, 100_000, 100_000], "input 'data'").unwrap_err().message;
         assert!(e.starts_with("input 'data' has shape 1×3×100000×100000 (3.000e10 elements), past"), "{e}");
-        let e = check_shape(&[1 << 62, 1 << 62], "blob").unwrap_err().message;
-        assert!(e.contains("(2.127e37 elements)"), "{e}");
+        let e = check_shape(&[usize::MAX, 4], "blob").unwrap_err().message;
+        assert!(e.starts_with("blob has shape") && e.contains("past the limit"), "{e}");
         assert!(check_shape(&[1 << 30], "x").is_ok() && check_shape(&[(1 << 30) + 1], "x").is_err());
-        assert!(check_shape(&[0, 1 << 40, 1 << 40], "x").is_err());
+        assert!(check_shape(&[0, usize::MAX, 2], "x").is_err());
         assert_eq!(check_shape(&[0, 3], "x").unwrap(), 0);
         assert!(check_image(12_000, 8_000).is_ok());
         assert!(check_image(100_000, 100_000).unwrap_err().message.starts_with("the image is 100000×100000 pixels"));
