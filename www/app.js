@@ -131,7 +131,7 @@ async function addModelFiles(picked) {
 
 // Loads model files (`from`: where they were downloaded from, for messages); true when it loaded.
 async function loadModel(files, from = '') {
-  const names = (files.onnx ? [files.onnx] : [files.prototxt, files.weights]).map((f) => f.name).join(' + ');
+  const names = modelNames(files);
   const what = from ? `${names} from ${from}` : names;
   setStatus(`Loading ${what}…`);
   graph().warm(); // the layout worker starts while the engine reads the model
@@ -139,7 +139,7 @@ async function loadModel(files, from = '') {
   try {
     const summary = await engine.call('load', files);
     state.model = files;
-    setStatus(`Loaded ${names}${files.mean ? ` with mean ${files.mean.name}` : ''}.`);
+    setStatus(loadedText(files));
     showModel(summary);
     if (state.labels) await setLabelsFile(state.labels);
     scheduleLink();
@@ -148,7 +148,10 @@ async function loadModel(files, from = '') {
     if (e.name === 'AbortError') {
       // Cancelled: the stopped worker held the previous model too.
       setStatus(state.model ? 'Loading cancelled; reloading the previous model…' : 'Loading cancelled.');
-      if (state.model) await reloadModel();
+      if (state.model) {
+        await reloadModel();
+        setStatus(loadedText(state.model));
+      }
       return false;
     }
     setStatus(state.model ? `Still showing the previous model.` : '');
@@ -166,8 +169,10 @@ $('load-cancel').onclick = () => engine.terminate();
 async function reloadModel() {
   await engine.call('load', { ...state.model, mean: meanInUse() });
   if (state.labels) await engine.call('setLabels', { text: await state.labels.text() });
-  setStatus(`Loaded ${(state.model.onnx ? [state.model.onnx] : [state.model.prototxt, state.model.weights]).map((f) => f.name).join(' + ')}.`);
 }
+
+const modelNames = (files) => (files.onnx ? [files.onnx] : [files.prototxt, files.weights]).map((f) => f.name).join(' + ');
+const loadedText = (files) => `Loaded ${modelNames(files)}${files.mean ? ` with mean ${files.mean.name}` : ''}.`;
 
 // Subtracts the given mean file (null: none) from now on.
 async function useMean(mean) {
