@@ -30,24 +30,16 @@ pub fn read(bytes: &[u8]) -> Result<BlobMap> {
             let room = bytes.len() as u64 * if ds.filters().is_empty() { 1 } else { 1032 };
             let size = ds.element_size().map_err(|e| err(&path, e))?.max(4);
             let fits = |dims: &[u64]| dims.iter().try_fold(size, |a, &d| a.checked_mul(d)).is_some_and(|n| n <= room);
+            let refuse = |what: &str, dims: &[u64]| {
+                let holds = bytes.len();
+                Err(err(&path, format!("its {what} {dims:?} of {size}-byte values needs more than the {holds}-byte file holds")))
+            };
             if !fits(&dims) {
-                return Err(err(
-                    &path,
-                    format!(
-                        "its shape {dims:?} of {size}-byte values needs more than the {}-byte file holds",
-                        bytes.len()
-                    ),
-                ));
+                return refuse("shape", &dims);
             }
             // A chunk is stored whole, so the same bound holds for it (reading walks all its rows).
             if let Some(chunk) = ds.chunk_shape().map_err(|e| err(&path, e))?.filter(|c| !fits(c)) {
-                return Err(err(
-                    &path,
-                    format!(
-                        "its chunk shape {chunk:?} of {size}-byte values needs more than the {}-byte file holds",
-                        bytes.len()
-                    ),
-                ));
+                return refuse("chunk shape", &chunk);
             }
             let shape: Vec<usize> = dims.iter().map(|&d| d as usize).collect();
             let values = ds.read_f32().map_err(|e| err(&path, e))?;
